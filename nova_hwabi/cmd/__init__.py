@@ -1,0 +1,1 @@
+"""Console scripts: ``nova-hwabi-report`` (more to come)."""

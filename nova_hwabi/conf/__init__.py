@@ -1,0 +1,45 @@
+"""oslo.config options of nova-hwabi.
+
+One module per option group, each with ``register_opts(conf)`` and
+``list_opts()``. Our own groups are prefixed ``hwabi_`` so they can live in
+``nova.conf`` beside Nova's. The few Nova options we read are declared in
+:mod:`nova_hwabi.conf.nova` and registered only where Nova has not
+registered them already.
+"""
+
+from oslo_config import cfg
+
+from nova_hwabi.conf import capabilities, nova
+
+_OWN_GROUP_MODULES = (capabilities,)
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    """Register nova-hwabi's option groups and the Nova options it reads."""
+    for module in _OWN_GROUP_MODULES:
+        module.register_opts(conf)
+    nova.register_opts(conf)
+
+
+def list_opts():
+    """Our own option groups, for ``oslo-config-generator``.
+
+    Nova's options are documented in Nova's sample configuration and are
+    deliberately left out here.
+    """
+    opts = []
+    for module in _OWN_GROUP_MODULES:
+        opts.extend(module.list_opts())
+    return opts
+
+
+def new_config() -> cfg.ConfigOpts:
+    """A private ConfigOpts with every option nova-hwabi uses registered.
+
+    Console scripts use their own ConfigOpts instead of the process-global
+    ``cfg.CONF`` so that importing Nova in the same process can never clash
+    with our registrations.
+    """
+    conf = cfg.ConfigOpts()
+    register_opts(conf)
+    return conf

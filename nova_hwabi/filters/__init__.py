@@ -1,0 +1,4 @@
+"""Scheduler host filters loaded through stevedore entry points.
+
+Not implemented yet.
+"""

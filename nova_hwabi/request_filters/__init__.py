@@ -1,0 +1,4 @@
+"""Request-spec translators: flavor and image to required traits.
+
+Not implemented yet.
+"""
