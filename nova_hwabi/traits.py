@@ -1,0 +1,38 @@
+"""Trait names nova-hwabi reports and requires, as pure helpers.
+
+Standard traits come from os-traits; our own are custom traits built with
+``os_traits.normalize_name`` so they always match ``CUSTOM_[A-Z0-9_]+``.
+Both the compute side (reporting) and the scheduler side (requiring) use
+these functions, so the two can never disagree on a name.
+"""
+
+from __future__ import annotations
+
+import os_traits
+
+ADDRESS_SPACE_EMULATED = os_traits.COMPUTE_ADDRESS_SPACE_EMULATED
+ADDRESS_SPACE_PASSTHROUGH = os_traits.COMPUTE_ADDRESS_SPACE_PASSTHROUGH
+
+BITS_TRAIT_PREFIX = "CUSTOM_HWABI_MAXPHYSADDR_BITS_"
+MACHINE_TRAIT_PREFIX = "CUSTOM_HWABI_MACHINE_"
+
+
+def bits_trait(bits: int) -> str:
+    """The bits-ladder trait for guests needing ``bits`` address bits."""
+    return os_traits.normalize_name("HWABI_MAXPHYSADDR_BITS_%d" % bits)
+
+
+def machine_type_trait(arch: str, machine: str) -> str:
+    """The trait for machine type ``machine`` of guest architecture ``arch``.
+
+    ``pc-q35-7.2`` on ``x86_64`` becomes
+    ``CUSTOM_HWABI_MACHINE_X86_64_PC_Q35_7_2``.
+    """
+    return os_traits.normalize_name("HWABI_MACHINE_%s_%s" % (arch, machine))
+
+
+def is_owned(trait: str) -> bool:
+    """True for the traits nova-hwabi reports and so may add or remove."""
+    return trait in (
+        ADDRESS_SPACE_EMULATED, ADDRESS_SPACE_PASSTHROUGH
+    ) or trait.startswith((BITS_TRAIT_PREFIX, MACHINE_TRAIT_PREFIX))
