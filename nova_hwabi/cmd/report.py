@@ -1,0 +1,235 @@
+"""``nova-hwabi-report``: what a compute host offers, and which traits.
+
+Reads a live host (``--connect``), files saved with ``virsh`` or a sample
+host shipped with the package, and prints Nova's cpu_info and the traits
+nova-hwabi would export, each with the reason it is or is not reported.
+
+Exit codes:
+  0  report printed
+  1  a document could not be used (malformed, hostile, wrong kind) or a
+     file could not be read
+  2  bad command line or configuration
+  3  libvirt could not be reached (or libvirt-python is missing)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+from nova_hwabi import conf as hwabi_conf
+from nova_hwabi.capabilities import report as host_report
+from nova_hwabi.capabilities.errors import (
+    CapabilitiesError,
+    LibvirtConnectionError,
+    UnknownSampleError,
+)
+from nova_hwabi.capabilities.samples import sample_names
+from nova_hwabi.capabilities.traits import TraitPolicy
+from nova_hwabi.capabilities.versions import LibvirtVersion
+from nova_hwabi.conf import nova as nova_conf
+
+LOG = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_BAD_DOCUMENT = 1
+EXIT_USAGE = 2
+EXIT_LIBVIRT = 3
+
+_EPILOG = """\
+sources (pick one; the default is --connect):
+  --connect URI          a live libvirtd (default: [libvirt] connection_uri,
+                         else qemu:///system); needs libvirt-python
+  --capabilities FILE    saved 'virsh capabilities' output, with
+                         --libvirt-version X.Y.Z ('virsh version') and
+                         optionally --domcapabilities FILE (repeatable)
+  --sample NAME          a sample host shipped with nova-hwabi
+                         (--list-samples shows them)
+
+exit codes:
+  0  report printed
+  1  a document could not be used, or a file could not be read
+  2  bad command line or configuration
+  3  libvirt could not be reached, or libvirt-python is missing
+"""
+
+CLI_OPTS = [
+    cfg.StrOpt("connect", metavar="URI",
+               help="libvirt URI of the host to read."),
+    cfg.StrOpt("capabilities", metavar="FILE",
+               help="Read 'virsh capabilities' output from FILE."),
+    cfg.MultiStrOpt("domcapabilities", metavar="FILE", default=[],
+                    help="Read 'virsh domcapabilities' output from FILE "
+                    "(repeatable; with --capabilities)."),
+    cfg.StrOpt("libvirt-version", metavar="X.Y.Z",
+               help="libvirt version of the host the files come from "
+               "(required with --capabilities; files do not carry it)."),
+    cfg.StrOpt("hostname", metavar="NAME",
+               help="Hypervisor hostname to show for files."),
+    cfg.StrOpt("sample", metavar="NAME",
+               help="Report on a sample host shipped with nova-hwabi."),
+    cfg.BoolOpt("list-samples", default=False,
+                help="List the shipped sample hosts and exit."),
+    cfg.StrOpt("format", default="table", choices=("table", "json"),
+               help="Output format."),
+]
+
+
+class UsageError(Exception):
+    """The command line asks for something that cannot be done."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``nova-hwabi-report``; returns the exit code."""
+    conf = hwabi_conf.new_config()
+    conf.register_cli_opts(CLI_OPTS)
+    logging.register_options(conf)
+    try:
+        conf(
+            sys.argv[1:] if argv is None else argv,
+            project="nova",
+            prog="nova-hwabi-report",
+            description="Show what a compute host offers to nova-hwabi: "
+            "Nova's cpu_info and the traits it would export.",
+            epilog=_EPILOG,
+        )
+    except cfg.Error as exc:
+        print("nova-hwabi-report: %s" % exc, file=sys.stderr)
+        return EXIT_USAGE
+    logging.setup(conf, "nova-hwabi")
+    try:
+        return _run(conf)
+    except UsageError as exc:
+        return _fail(EXIT_USAGE, exc)
+    except (cfg.Error, UnknownSampleError) as exc:
+        return _fail(EXIT_USAGE, exc)
+    except CapabilitiesError as exc:
+        return _fail(EXIT_BAD_DOCUMENT, exc)
+    except OSError as exc:
+        return _fail(EXIT_BAD_DOCUMENT, "cannot read %s: %s" % (
+            exc.filename, exc.strerror,
+        ))
+    except LibvirtConnectionError as exc:
+        return _fail(EXIT_LIBVIRT, exc)
+
+
+def _fail(code: int, message) -> int:
+    print("nova-hwabi-report: error: %s" % message, file=sys.stderr)
+    return code
+
+
+def _run(conf: cfg.ConfigOpts) -> int:
+    if conf.list_samples:
+        for name in sample_names():
+            print(name)
+        return EXIT_OK
+    documents, policy = _documents(conf, TraitPolicy.from_conf(conf))
+    report = host_report.build_report(
+        documents, policy, max_bytes=conf.hwabi_capabilities.max_xml_bytes
+    )
+    if conf.format == "json":
+        print(json.dumps(report.to_dict(), indent=2, sort_keys=False))
+    else:
+        print(format_table(report))
+    return EXIT_OK
+
+
+def _documents(conf: cfg.ConfigOpts, policy: TraitPolicy):
+    chosen = [
+        name for name in ("connect", "capabilities", "sample")
+        if conf[name]
+    ]
+    if len(chosen) > 1:
+        raise UsageError(
+            "choose one source: --%s" % " or --".join(chosen)
+        )
+    if conf.sample:
+        return host_report.read_sample(conf.sample, policy)
+    if conf.capabilities:
+        return _file_documents(conf), policy
+    if conf.domcapabilities or conf.libvirt_version:
+        raise UsageError(
+            "--domcapabilities and --libvirt-version go with --capabilities"
+        )
+    uri = conf.connect or nova_conf.connection_uri(conf)
+    return host_report.read_live(uri, policy.virt_type), policy
+
+
+def _file_documents(conf: cfg.ConfigOpts):
+    if not conf.libvirt_version:
+        raise UsageError(
+            "--capabilities needs --libvirt-version X.Y.Z (see "
+            "'virsh version' on that host): traits depend on it"
+        )
+    try:
+        version = LibvirtVersion.parse(conf.libvirt_version)
+    except CapabilitiesError as exc:
+        raise UsageError(str(exc)) from None
+    return host_report.read_files(
+        Path(conf.capabilities),
+        tuple(Path(p) for p in conf.domcapabilities),
+        version,
+        conf.hostname,
+    )
+
+
+def format_table(report: host_report.HostReport) -> str:
+    """A human-readable rendering of ``report``."""
+    info = report.cpu_info
+    topology = info["topology"]
+    maxphysaddr = info.get("maxphysaddr")
+    rows = [
+        ("host", "%s (libvirt %s, from %s)" % (
+            report.hypervisor_hostname or "-", report.libvirt_version,
+            report.source,
+        )),
+        ("cpu", "%s %s (%s)" % (
+            info["arch"], info["model"] or "-", info["vendor"] or "-",
+        )),
+        ("topology", "%s cell(s), %s socket(s) x %s core(s) x %s thread(s)"
+         % (topology["cells"], topology["sockets"], topology["cores"],
+            topology["threads"])),
+        ("maxphysaddr", "not reported" if maxphysaddr is None
+         else "%s, %s bits" % (maxphysaddr["mode"], maxphysaddr["bits"])),
+        ("features", "%d" % len(info["features"])),
+    ]
+    for guest in report.capabilities.guests:
+        aliases = ", ".join(
+            "%s=%s" % (m.name, m.canonical)
+            for m in guest.machines if m.is_alias
+        )
+        rows.append(("guest %s" % guest.arch, "%s; %d machines%s" % (
+            "/".join(guest.domain_types), len(guest.machines),
+            "; " + aliases if aliases else "",
+        )))
+    for caps in report.domain_capabilities:
+        limit = caps.maxphysaddr_limit
+        rows.append(("domcaps %s/%s" % (caps.arch, caps.domain_type),
+                     "%s; host-model %s%s" % (
+                         caps.machine or "-",
+                         caps.host_model.model if caps.host_model else "-",
+                         "" if limit is None
+                         else "; passthrough limit %d bits" % limit,
+                     )))
+    width = max(len(name) for name, _ in rows)
+    lines = ["%-*s  %s" % (width, name, value) for name, value in rows]
+    lines.append("")
+    lines.append("trait decisions:")
+    for decision in report.traits.decisions:
+        lines.append("  %-40s %-12s %s" % (
+            decision.trait,
+            "reported" if decision.reported else "not reported",
+            decision.reason,
+        ))
+    lines.append("")
+    lines.append("traits (%d):" % len(report.traits.traits))
+    lines.extend("  " + trait for trait in sorted(report.traits.traits))
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
