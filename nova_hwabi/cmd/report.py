@@ -88,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     conf = hwabi_conf.new_config()
     conf.register_cli_opts(CLI_OPTS)
     logging.register_options(conf)
+    # stdout carries the report (possibly JSON); log lines go to stderr.
+    conf.set_default("use_stderr", True)
     try:
         conf(
             sys.argv[1:] if argv is None else argv,

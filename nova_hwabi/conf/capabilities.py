@@ -21,7 +21,7 @@ OPTS = [
         help="Largest libvirt XML document (capabilities, domain "
         "capabilities, domain XML) nova-hwabi will parse, in bytes. Larger "
         "input is rejected before parsing. A host with many guest "
-        "architectures produces about 100 KiB; raise this only if a real "
+        "architectures produces about 40 KiB; raise this only if a real "
         "document is rejected.",
     ),
     cfg.BoolOpt(

@@ -1,0 +1,133 @@
+"""nova-hwabi-report: output and exit codes, run through main()."""
+
+import json
+
+import pytest
+
+from nova_hwabi.capabilities.samples import load_sample, sample_names
+from nova_hwabi.cmd import report
+
+
+def run(capsys, *argv):
+    code = report.main(["--config-file", "/dev/null", *argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list_samples(capsys):
+    code, out, _ = run(capsys, "--list-samples")
+    assert code == report.EXIT_OK
+    assert out.split() == list(sample_names())
+
+
+def test_sample_table_shows_bits_and_reasons(capsys):
+    code, out, _ = run(capsys, "--sample", "x86_64-kvm-debian12")
+    assert code == report.EXIT_OK
+    assert "emulate, 46 bits" in out
+    assert "COMPUTE_ADDRESS_SPACE_EMULATED" in out
+    assert "cpu_mode = host-passthrough, it is host-model" in out
+
+
+def test_sample_json(capsys):
+    code, out, _ = run(capsys, "--sample", "x86_64-passthrough-52bits",
+                       "--format", "json")
+    assert code == report.EXIT_OK
+    data = json.loads(out)
+    assert data["cpu_info"]["maxphysaddr"] == {"mode": "emulate", "bits": 52}
+    assert data["traits"] == [
+        "COMPUTE_ADDRESS_SPACE_EMULATED", "COMPUTE_ADDRESS_SPACE_PASSTHROUGH"
+    ]
+    assert data["domain_capabilities"][0]["host_model"]["maxphysaddr"][
+        "limit"] == 52
+
+
+def test_files_equal_sample(capsys, tmp_path):
+    sample = load_sample("x86_64-kvm-debian12")
+    caps = tmp_path / "caps.xml"
+    caps.write_bytes(sample.capabilities_xml)
+    domcaps = tmp_path / "domcaps.xml"
+    domcaps.write_bytes(sample.domain_capabilities_xml)
+    _, from_sample, _ = run(capsys, "--sample", sample.name, "--format",
+                            "json")
+    code, from_files, _ = run(
+        capsys, "--capabilities", str(caps), "--domcapabilities",
+        str(domcaps), "--libvirt-version", "9.0.0", "--hostname",
+        sample.hypervisor_hostname, "--format", "json",
+    )
+    assert code == report.EXIT_OK
+    expected = json.loads(from_sample)
+    expected["source"] = "files"
+    assert json.loads(from_files) == expected
+
+
+def test_config_file_enables_trait_families(capsys, tmp_path):
+    conf = tmp_path / "nova.conf"
+    conf.write_text(
+        "[libvirt]\nvirt_type = kvm\ncpu_mode = host-passthrough\n"
+        "[hwabi_capabilities]\nreport_bits_ladder = true\n"
+        "bits_ladder_min = 44\nreport_machine_type_traits = true\n"
+    )
+    sample = load_sample("x86_64-kvm-debian12")
+    caps = tmp_path / "caps.xml"
+    caps.write_bytes(sample.capabilities_xml)
+    code = report.main(["--config-file", str(conf), "--capabilities",
+                        str(caps), "--libvirt-version", "9.0.0",
+                        "--format", "json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == report.EXIT_OK
+    assert "COMPUTE_ADDRESS_SPACE_PASSTHROUGH" in data["traits"]
+    assert [t for t in data["traits"] if "BITS" in t] == [
+        "CUSTOM_HWABI_MAXPHYSADDR_BITS_44", "CUSTOM_HWABI_MAXPHYSADDR_BITS_45",
+        "CUSTOM_HWABI_MAXPHYSADDR_BITS_46",
+    ]
+    assert "CUSTOM_HWABI_MACHINE_X86_64_PC_Q35_7_2" in data["traits"]
+
+
+@pytest.mark.parametrize(("argv", "code", "message"), [
+    (["--sample", "nope"], report.EXIT_USAGE, "no sample host 'nope'"),
+    (["--sample", "s390x-ccw", "--connect", "qemu:///system"],
+     report.EXIT_USAGE, "choose one source"),
+    (["--capabilities", "/dev/null"], report.EXIT_USAGE,
+     "needs --libvirt-version"),
+    (["--capabilities", "/dev/null", "--libvirt-version", "nine"],
+     report.EXIT_USAGE, "expected X.Y.Z"),
+    (["--libvirt-version", "9.0.0"], report.EXIT_USAGE,
+     "go with --capabilities"),
+    (["--capabilities", "/no/such/file", "--libvirt-version", "9.0.0"],
+     report.EXIT_BAD_DOCUMENT, "cannot read /no/such/file"),
+    (["--capabilities", "/dev/null", "--libvirt-version", "9.0.0"],
+     report.EXIT_BAD_DOCUMENT, "document is empty"),
+    (["--connect", "qemu+unix:///system?socket=/no/such/sock"],
+     report.EXIT_LIBVIRT, "cannot connect to libvirt at qemu+unix"),
+])
+def test_errors_have_exit_codes_and_one_line(capsys, argv, code, message):
+    got, out, err = run(capsys, *argv)
+    assert got == code
+    assert message in err
+    assert "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("nova-hwabi-report: ")
+    assert out == ""
+
+
+def test_malformed_file_is_exit_1(capsys, tmp_path):
+    bad = tmp_path / "caps.xml"
+    bad.write_text("<capabilities><host>")
+    code, _, err = run(capsys, "--capabilities", str(bad),
+                       "--libvirt-version", "9.0.0")
+    assert code == report.EXIT_BAD_DOCUMENT
+    assert "not well-formed" in err
+
+
+def test_bad_config_value_is_exit_2(capsys, tmp_path):
+    conf = tmp_path / "nova.conf"
+    conf.write_text("[hwabi_capabilities]\nbits_ladder_min = 7\n")
+    code = report.main(["--config-file", str(conf), "--sample",
+                        "s390x-ccw"])
+    assert code == report.EXIT_USAGE
+    assert "bits_ladder_min" in capsys.readouterr().err
+
+
+def test_unknown_argument_is_exit_2(capsys):
+    with pytest.raises(SystemExit) as raised:
+        report.main(["--bogus"])
+    assert raised.value.code == report.EXIT_USAGE

@@ -1,0 +1,71 @@
+"""Options: the checked-in sample is current, groups register cleanly."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from oslo_config import cfg
+
+from nova_hwabi import conf as hwabi_conf
+from nova_hwabi.conf import nova as nova_conf
+
+ROOT = Path(__file__).resolve().parents[2]
+GENERATOR_CONF = ROOT / "etc/nova-hwabi/nova-hwabi-config-generator.conf"
+SAMPLE = ROOT / "etc/nova-hwabi/nova-hwabi.conf.sample"
+
+
+def test_sample_config_is_current(tmp_path):
+    generated = tmp_path / "sample.conf"
+    subprocess.run(
+        [sys.executable, "-m", "oslo_config.generator",
+         "--config-file", str(GENERATOR_CONF),
+         "--output-file", str(generated)],
+        check=True, cwd=ROOT,
+    )
+    assert generated.read_text() == SAMPLE.read_text(), (
+        "etc/nova-hwabi/nova-hwabi.conf.sample is stale: run "
+        "oslo-config-generator --config-file %s" % GENERATOR_CONF.relative_to(
+            ROOT
+        )
+    )
+
+
+def test_every_own_option_is_in_the_sample():
+    text = SAMPLE.read_text()
+    for group, opts in hwabi_conf.list_opts():
+        assert "[%s]" % group.name in text
+        for opt in opts:
+            assert "#%s =" % opt.dest in text
+
+
+def test_registering_twice_is_harmless():
+    conf = hwabi_conf.new_config()
+    hwabi_conf.register_opts(conf)
+    conf([], default_config_files=[])
+    assert conf.hwabi_capabilities.max_xml_bytes == 4 * 1024 * 1024
+
+
+def test_nova_options_read_from_nova_conf(tmp_path):
+    path = tmp_path / "nova.conf"
+    path.write_text("[libvirt]\nvirt_type = qemu\ncpu_mode = custom\n"
+                    "hw_machine_type = x86_64=q35,aarch64=virt\n")
+    conf = hwabi_conf.new_config()
+    conf([], default_config_files=[str(path)])
+    assert conf.libvirt.virt_type == "qemu"
+    assert nova_conf.effective_cpu_mode(conf) == "custom"
+    assert conf.libvirt.hw_machine_type == ["x86_64=q35", "aarch64=virt"]
+    assert nova_conf.connection_uri(conf) == "qemu:///system"
+
+
+def test_nova_defaults():
+    conf = hwabi_conf.new_config()
+    conf([], default_config_files=[])
+    assert nova_conf.effective_cpu_mode(conf) == "host-model"
+    conf.set_override("virt_type", "lxc", group="libvirt")
+    assert nova_conf.effective_cpu_mode(conf) == "none"
+    assert nova_conf.connection_uri(conf) == "lxc:///"
+
+
+def test_new_config_does_not_touch_global_conf():
+    hwabi_conf.new_config()
+    assert "hwabi_capabilities" not in cfg.CONF
