@@ -9,13 +9,16 @@ registered them already.
 
 from oslo_config import cfg
 
-from nova_hwabi.conf import capabilities, nova
+from nova_hwabi.conf import capabilities, nova, scheduler
 
-_OWN_GROUP_MODULES = (capabilities,)
+_OWN_GROUP_MODULES = (capabilities, scheduler)
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    """Register nova-hwabi's option groups and the Nova options it reads."""
+    """Register nova-hwabi's option groups and the Nova options it reads.
+
+    Safe to call more than once on the same ConfigOpts.
+    """
     for module in _OWN_GROUP_MODULES:
         module.register_opts(conf)
     nova.register_opts(conf)

@@ -1,4 +1,7 @@
-"""Flavor extra-spec validators for nova-api (``hw:maxphysaddr_*``).
+"""Flavor extra-spec validators for nova-api.
 
-Not implemented yet.
+Nova loads ``register()`` functions from the ``nova.api.extra_spec_validators``
+entry point; ours make ``hw:maxphysaddr_mode`` and ``hw:maxphysaddr_bits``
+valid keys (Nova 34 has no validator for them, so API microversion 2.86
+and later refuse them outright).
 """

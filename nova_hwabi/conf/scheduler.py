@@ -1,0 +1,56 @@
+"""Options of the ``[hwabi_scheduler]`` group: filters, request filters."""
+
+from oslo_config import cfg
+
+GROUP = cfg.OptGroup(
+    "hwabi_scheduler",
+    title="nova-hwabi scheduler",
+    help="How nova-hwabi's host filters and request filters decide "
+    "maxphysaddr requests.",
+)
+
+OPTS = [
+    cfg.StrOpt(
+        "unknown_host_bits",
+        default="reject",
+        choices=(
+            ("reject", "A host that does not report its address bits fails "
+             "requests that need a width."),
+            ("accept", "Such a host passes; the guest may then fail to start "
+             "on it if its width is too small."),
+        ),
+        help="What ComputeCapabilitiesFilter and ImagePropertiesFilter do "
+        "with a host whose cpu_info has no maxphysaddr bits when the request "
+        "asks for a width (both filters follow this one policy; upstream "
+        "Nova's two filters disagree).",
+    ),
+    cfg.BoolOpt(
+        "require_bits_ladder",
+        default=False,
+        help="Make the address_space request filter require "
+        "CUSTOM_HWABI_MAXPHYSADDR_BITS_<N> for emulated requests, so "
+        "Placement only returns hosts with at least N bits. Enable only "
+        "after every compute host reports the ladder "
+        "([hwabi_capabilities] report_bits_ladder), or hosts that do not "
+        "report it will never be candidates.",
+    ),
+    cfg.ListOpt(
+        "request_filters",
+        default=["address_space"],
+        help="nova-hwabi request filters to run before Placement is asked, "
+        "by entry-point name in the nova_hwabi.request_filters namespace. "
+        "They only run in a scheduler started as nova-hwabi-scheduler (see "
+        "the README); the plain nova-scheduler never runs them.",
+    ),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    """Register the ``[hwabi_scheduler]`` options on ``conf``."""
+    conf.register_group(GROUP)
+    conf.register_opts(OPTS, group=GROUP)
+
+
+def list_opts():
+    """``[(group, opts)]`` for the sample config generator."""
+    return [(GROUP, OPTS)]

@@ -1,0 +1,130 @@
+"""Drop-in ImagePropertiesFilter: upstream checks plus correct image bits.
+
+Keeps upstream's architecture / hypervisor type / VM mode / hypervisor
+version checks and adds: ``hw_maxphysaddr_bits`` is checked for every
+emulated request whether or not arch properties are set, against cpu_info
+decoded from its JSON string (upstream calls ``.get`` on the string), with
+the same unknown-bits policy as ComputeCapabilitiesFilter; the image is
+parsed once per request and a bad ``img_hv_requested_version`` or an
+invalid maxphysaddr request rejects hosts with a reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from nova.objects import fields
+from oslo_utils import versionutils
+
+from nova_hwabi.filters import base, host_data
+from nova_hwabi.request_filters.address_space import (
+    AddressSpaceRequestError,
+    translate,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """The image as this filter needs it, built once per request."""
+
+    instance_props: tuple[str | None, ...] = ()
+    version_predicate: Any = None
+    min_bits: int | None = None
+    bits_policy: str = "reject"
+    error: str | None = None
+    # hypervisor_version -> satisfied; request-local, filled lazily.
+    version_results: dict[int, bool] = field(default_factory=dict)
+
+
+def _instance_props(image_props) -> tuple[str | None, ...]:
+    arch = image_props.get(
+        "hw_architecture",
+        base.CONF.filter_scheduler.image_properties_default_architecture,
+    )
+    return (
+        fields.Architecture.canonicalize(arch),
+        fields.HVType.canonicalize(image_props.get("img_hv_type")),
+        fields.VMMode.canonicalize(image_props.get("hw_vm_mode")),
+    )
+
+
+class ImagePropertiesFilter(base.PrefilteredHostFilter):
+    """Hosts that support the image's arch, hypervisor, mode and bits."""
+
+    RUN_ON_REBUILD = True
+    # Image properties and host capabilities do not change within a request.
+    run_filter_once_per_request = True
+
+    def prepare(self, spec_obj: Any) -> Prepared:
+        """Canonicalise the image's properties once per request."""
+        image = spec_obj.image if "image" in spec_obj else None
+        image_props = image.properties if image else {}
+        flavor = spec_obj.flavor if "flavor" in spec_obj else None
+        extra_specs = (flavor.extra_specs if flavor is not None
+                       and "extra_specs" in flavor else None)
+        try:
+            request = translate(extra_specs, image_props,
+                                legacy_bits_only=True)
+            props = _instance_props(image_props)
+            required_version = image_props.get("img_hv_requested_version")
+            predicate = (versionutils.VersionPredicate(required_version)
+                         if required_version else None)
+        except (AddressSpaceRequestError, ValueError) as exc:
+            base.LOG.warning("ImagePropertiesFilter: instance %s cannot be "
+                             "placed: %s", spec_obj.instance_uuid, exc)
+            return Prepared(error=str(exc))
+        return Prepared(
+            instance_props=props if any(props) else (),
+            version_predicate=predicate,
+            min_bits=(request.min_host_bits if request.bits_from("image")
+                      else None),
+            bits_policy=base.unknown_bits_policy(),
+        )
+
+    def reject_reason(self, host_state: Any, prepared: Prepared):
+        """Why ``host_state`` cannot run the image, or None."""
+        if prepared.error is not None:
+            return prepared.error
+        if prepared.instance_props:
+            reason = self._instance_reason(host_state, prepared)
+            if reason is not None:
+                return reason
+        if prepared.min_bits is not None:
+            return base.bits_reason(
+                host_data.host_bits(host_state), prepared.min_bits,
+                prepared.bits_policy, "image",
+            )
+        return None
+
+    def _instance_reason(self, host_state, prepared: Prepared):
+        supported = host_state.supported_instances
+        if not supported:
+            return "host advertises no supported_instances"
+        props = prepared.instance_props
+        if not any(
+            all(prop is None or prop in instance for prop in props)
+            for instance in supported
+        ):
+            return "image %s not in supported_instances %s" % (
+                "/".join(p or "*" for p in props), supported,
+            )
+        if not self._version_ok(host_state.hypervisor_version, prepared):
+            return "hypervisor version %s does not satisfy %s" % (
+                host_state.hypervisor_version,
+                prepared.version_predicate,
+            )
+        return None
+
+    @staticmethod
+    def _version_ok(hypervisor_version, prepared: Prepared) -> bool:
+        predicate = prepared.version_predicate
+        if predicate is None or not hypervisor_version:
+            return True
+        cached = prepared.version_results.get(hypervisor_version)
+        if cached is None:
+            cached = predicate.satisfied_by(
+                versionutils.convert_version_to_str(hypervisor_version)
+            )
+            prepared.version_results[hypervisor_version] = cached
+        return cached
