@@ -1,0 +1,119 @@
+"""The address_space request filter inside Nova's request-filter flow.
+
+Nova's request filters are a fixed list; nova-hwabi's run only after an
+explicit register_with_nova() (what nova-hwabi-scheduler does). Proven
+with Nova's real process_reqspec() and ResourceRequest: the traits end up
+in the root_required query Placement receives.
+"""
+
+from urllib.parse import parse_qs
+
+import nova.conf
+import pytest
+from nova import context as nova_context
+from nova import test
+from nova.scheduler import request_filter
+from nova.scheduler import utils as scheduler_utils
+
+from nova_hwabi import conf as hwabi_conf
+from nova_hwabi import request_filters
+from nova_hwabi.filters import inprocess
+
+CONF = nova.conf.CONF
+FM, FB = "hw:maxphysaddr_mode", "hw:maxphysaddr_bits"
+IM, IB = "hw_maxphysaddr_mode", "hw_maxphysaddr_bits"
+
+
+class TestAddressSpaceRequestFilter(test.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.context = nova_context.get_admin_context()
+        # Our options exist on Nova's CONF in a scheduler that loads us;
+        # registering here keeps each test independent of the others.
+        hwabi_conf.register_opts(CONF)
+        self.addCleanup(request_filters.unregister_from_nova)
+
+    def _root_required(self, spec):
+        request_filter.process_reqspec(self.context, spec)
+        query = scheduler_utils.ResourceRequest.from_request_spec(
+            spec
+        ).to_querystring()
+        values = parse_qs(query).get("root_required", [""])[0]
+        return {v for v in values.split(",") if v and not v.startswith("!")}
+
+    def test_not_registered_means_nova_alone(self):
+        spec = inprocess.request_spec({FM: "emulate", FB: "46"})
+        # Nova 34 adds the address-space trait itself, never the ladder.
+        self.flags(require_bits_ladder=True, group="hwabi_scheduler")
+        required = self._root_required(spec)
+        assert not any(t.startswith("CUSTOM_HWABI") for t in required)
+
+    def test_registered_filter_requires_the_bits_ladder_trait(self):
+        request_filters.register_with_nova(CONF)
+        self.flags(require_bits_ladder=True, group="hwabi_scheduler")
+        spec = inprocess.request_spec({FM: "emulate", FB: "46"})
+        assert self._root_required(spec) >= {
+            "COMPUTE_ADDRESS_SPACE_EMULATED",
+            "CUSTOM_HWABI_MAXPHYSADDR_BITS_46",
+        }
+
+    def test_image_request_and_ladder_off(self):
+        request_filters.register_with_nova(CONF)
+        spec = inprocess.request_spec({}, {IM: "emulate", IB: 44})
+        required = self._root_required(spec)
+        assert "COMPUTE_ADDRESS_SPACE_EMULATED" in required
+        assert "CUSTOM_HWABI_MAXPHYSADDR_BITS_44" not in required
+
+    def test_registering_twice_keeps_one_dispatcher(self):
+        first = request_filters.register_with_nova(CONF)
+        second = request_filters.register_with_nova(CONF)
+        assert first is second
+        ours = [f for f in request_filter.ALL_REQUEST_FILTERS
+                if isinstance(f, request_filters.RequestFilterDispatcher)]
+        assert ours == [first]
+
+    def test_invalid_request_adds_nothing_and_does_not_raise(self):
+        request_filters.register_with_nova(CONF)
+        self.flags(require_bits_ladder=True, group="hwabi_scheduler")
+        # Nova validates the mode itself; bits it does not look at.
+        spec = inprocess.request_spec({FM: "emulate", FB: "ninety"})
+        assert not any(
+            t.startswith("CUSTOM_HWABI") for t in self._root_required(spec)
+        )
+
+    def test_unknown_filter_name_is_logged_not_fatal(self):
+        request_filters.register_with_nova(CONF)
+        self.flags(request_filters=["no_such_filter", "address_space"],
+                   require_bits_ladder=True, group="hwabi_scheduler")
+        spec = inprocess.request_spec({FM: "emulate", FB: "40"})
+        assert "CUSTOM_HWABI_MAXPHYSADDR_BITS_40" in self._root_required(
+            spec
+        )
+        assert "not installed" in self.stdlog.logger.output
+
+
+@pytest.mark.parametrize("namespace", ["nova_hwabi.tests.request_filters"])
+def test_discovery_skips_broken_entry_points(namespace, caplog):
+    found = request_filters.load_request_filters(namespace)
+    assert list(found) == ["address_space"]
+    assert "Cannot load nova-hwabi request filter" in caplog.text
+
+
+def test_a_failing_filter_does_not_reach_the_scheduler(caplog):
+    def explode(conf, ctxt, spec):
+        raise RuntimeError("boom")
+
+    conf = nova.conf.CONF
+    request_filters.register_with_nova(conf)
+    try:
+        dispatcher = request_filters.RequestFilterDispatcher(
+            conf, {"address_space": explode}
+        )
+        conf.set_override("request_filters", ["address_space"],
+                          group="hwabi_scheduler")
+        assert dispatcher(None, inprocess.request_spec()) is False
+        assert "failed; the request goes on without it" in caplog.text
+    finally:
+        conf.clear_override("request_filters", group="hwabi_scheduler")
+        request_filters.unregister_from_nova()
