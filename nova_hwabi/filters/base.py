@@ -52,36 +52,37 @@ class PrefilteredHostFilter(filters.BaseHostFilter):
                    spec_obj: Any) -> Iterator[Any]:
         """Prepare once, then keep the hosts with no reject reason."""
         prepared = self.prepare(spec_obj)
+        reject_reason = self.reject_reason
         debug = LOG.isEnabledFor(std_logging.DEBUG)
         name = self.__class__.__name__
-        total = 0
-        rejected: list[tuple[Any, str]] = []
+        total = rejected = 0
+        examples: list[str] = []
         for host_state in filter_obj_list:
             total += 1
-            reason = self.reject_reason(host_state, prepared)
+            reason = reject_reason(host_state, prepared)
             if reason is None:
                 yield host_state
                 continue
-            rejected.append((host_state, reason))
+            rejected += 1
+            if len(examples) < _EXAMPLES:
+                examples.append("%s: %s" % (host_state, reason))
             if debug:
                 LOG.debug("%s: %s fails: %s", name, host_state, reason)
-        _summarise(name, spec_obj, total, rejected)
+        _summarise(name, spec_obj, total, rejected, examples)
 
 
-def _summarise(name: str, spec_obj: Any, total: int,
-               rejected: list[tuple[Any, str]]) -> None:
+def _summarise(name: str, spec_obj: Any, total: int, rejected: int,
+               examples: list[str]) -> None:
+    instance = getattr(spec_obj, "instance_uuid", None)
     if not rejected:
         LOG.debug("%s: all %d hosts pass for instance %s", name, total,
-                  getattr(spec_obj, "instance_uuid", None))
+                  instance)
         return
-    examples = "; ".join(
-        "%s: %s" % (host, reason) for host, reason in rejected[:_EXAMPLES]
-    )
-    level = std_logging.INFO if len(rejected) == total else std_logging.DEBUG
+    # Every host rejected ends in NoValidHost: worth an INFO line.
+    level = std_logging.INFO if rejected == total else std_logging.DEBUG
     LOG.log(level, "%s rejected %d of %d hosts for instance %s (%s%s)",
-            name, len(rejected), total,
-            getattr(spec_obj, "instance_uuid", None), examples,
-            "; ..." if len(rejected) > _EXAMPLES else "")
+            name, rejected, total, instance, "; ".join(examples),
+            "; ..." if rejected > len(examples) else "")
 
 
 def unknown_bits_policy() -> str:

@@ -10,7 +10,7 @@ ImagePropertiesFilter.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from nova_hwabi.filters import base, host_data
@@ -25,6 +25,7 @@ from nova_hwabi.request_filters.address_space import (
 )
 
 _CAPABILITIES = "capabilities"
+_NOT_SEEN = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,12 +40,22 @@ class CapabilityCheck:
 
 @dataclass(frozen=True, slots=True)
 class Prepared:
-    """A request as this filter needs it, built once per request."""
+    """A request as this filter needs it, built once per request.
 
-    checks: tuple[CapabilityCheck, ...] = ()
+    ``cpu_info_checks`` (with the bits check) depend on the host's
+    cpu_info alone. Hosts of one hardware model share one cpu_info string,
+    so their outcome is worked out once per distinct string and kept in
+    ``cpu_info_reasons``, which lives as long as the request.
+    ``host_checks`` read other host attributes and run for every host.
+    """
+
+    cpu_info_checks: tuple[CapabilityCheck, ...] = ()
+    host_checks: tuple[CapabilityCheck, ...] = ()
     min_bits: int | None = None
     bits_policy: str = "reject"
     error: str | None = None
+    needs_cpu_info: bool = False
+    cpu_info_reasons: dict[str, str | None] = field(default_factory=dict)
 
 
 def _capability_checks(extra_specs: dict[str, str]):
@@ -89,34 +100,90 @@ class ComputeCapabilitiesFilter(base.PrefilteredHostFilter):
             base.LOG.warning("ComputeCapabilitiesFilter: instance %s cannot "
                              "be placed: %s", spec_obj.instance_uuid, exc)
             return Prepared(error=str(exc))
+        cpu_info_checks = tuple(c for c in checks if _reads_cpu_info(c))
+        min_bits = (request.min_host_bits if request.bits_from("flavor")
+                    else None)
         return Prepared(
-            checks=checks,
-            min_bits=(request.min_host_bits if request.bits_from("flavor")
-                      else None),
+            cpu_info_checks=cpu_info_checks,
+            host_checks=tuple(c for c in checks if not _reads_cpu_info(c)),
+            min_bits=min_bits,
             bits_policy=base.unknown_bits_policy(),
+            needs_cpu_info=min_bits is not None or bool(cpu_info_checks),
         )
 
     def reject_reason(self, host_state: Any, prepared: Prepared):
         """Why ``host_state`` fails the flavor, or None."""
         if prepared.error is not None:
             return prepared.error
-        if prepared.min_bits is not None:
-            reason = base.bits_reason(
-                host_data.host_bits(host_state), prepared.min_bits,
-                prepared.bits_policy, "flavor",
-            )
+        if prepared.needs_cpu_info:
+            # The common case, a cpu_info string seen before in this
+            # request, is one dict lookup.
+            cpu_info = getattr(host_state, "cpu_info", None)
+            reason = (prepared.cpu_info_reasons.get(cpu_info, _NOT_SEEN)
+                      if type(cpu_info) is str else _NOT_SEEN)
+            if reason is _NOT_SEEN:
+                reason = _cpu_info_reason(host_state, prepared)
             if reason is not None:
                 return reason
-        for check in prepared.checks:
+        for check in prepared.host_checks:
             if check.unscoped and not host_data.has_capability_key(
                 host_state, check.key
             ):
                 continue  # a self-defined spec the host knows nothing of
-            capability = host_data.resolve_capability(host_state, check.scope)
-            if capability is None:
-                return "no capability %s" % check.key
-            if not check.predicate.matches(capability):
-                return "%s = %r does not match %r" % (
-                    check.key, capability, check.predicate.raw,
-                )
+            reason = _check_reason(
+                check, host_data.resolve_capability(host_state, check.scope)
+            )
+            if reason is not None:
+                return reason
         return None
+
+
+def _reads_cpu_info(check: CapabilityCheck) -> bool:
+    """Scoped ``capabilities:cpu_info:...`` keys read cpu_info only."""
+    return (not check.unscoped and len(check.scope) > 1
+            and check.scope[0] == "cpu_info")
+
+
+def _cpu_info_reason(host_state: Any, prepared: Prepared) -> str | None:
+    cpu_info = getattr(host_state, "cpu_info", None)
+    if not isinstance(cpu_info, str):
+        # A dict (or nothing, when Nova's walk falls back to the host's
+        # stats): work this host out on its own.
+        return _cpu_info_checks_reason(
+            prepared, host_data.host_bits(host_state),
+            lambda check: host_data.resolve_capability(host_state,
+                                                       check.scope),
+        )
+    memo = prepared.cpu_info_reasons
+    try:
+        return memo[cpu_info]
+    except KeyError:
+        reason = memo[cpu_info] = _cpu_info_checks_reason(
+            prepared, host_data.cpu_info_bits(cpu_info),
+            lambda check: host_data.resolve_capability(cpu_info,
+                                                       check.scope[1:]),
+        )
+        return reason
+
+
+def _cpu_info_checks_reason(prepared: Prepared, bits, resolve):
+    if prepared.min_bits is not None:
+        reason = base.bits_reason(bits, prepared.min_bits,
+                                  prepared.bits_policy, "flavor")
+        if reason is not None:
+            return reason
+    for check in prepared.cpu_info_checks:
+        reason = _check_reason(check, resolve(check))
+        if reason is not None:
+            return reason
+    return None
+
+
+def _check_reason(check: CapabilityCheck, capability: Any) -> str | None:
+    if capability is None:
+        return "no capability %s" % check.key
+    if not check.predicate.matches(capability):
+        return "%s = %r does not match %r" % (
+            check.key, capability, check.predicate.raw,
+        )
+    return None

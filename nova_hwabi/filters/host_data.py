@@ -48,7 +48,12 @@ def decode_json_object(value: Any) -> Mapping[str, Any] | None:
 
 def host_bits(host_state: Any) -> int | None:
     """The host's maxphysaddr bits from its cpu_info, or None if unknown."""
-    cpu_info = decode_json_object(getattr(host_state, "cpu_info", None))
+    return cpu_info_bits(getattr(host_state, "cpu_info", None))
+
+
+def cpu_info_bits(value: Any) -> int | None:
+    """maxphysaddr bits from a cpu_info (JSON string or dict), or None."""
+    cpu_info = decode_json_object(value)
     if cpu_info is None:
         return None
     maxphysaddr = cpu_info.get("maxphysaddr")

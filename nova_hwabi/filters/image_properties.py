@@ -28,13 +28,17 @@ from nova_hwabi.request_filters.address_space import (
 class Prepared:
     """The image as this filter needs it, built once per request."""
 
-    instance_props: tuple[str | None, ...] = ()
+    # The canonical arch / hypervisor type / VM mode the image asks for,
+    # without the ones it leaves open; empty: nothing to check.
+    instance_props: tuple[str, ...] = ()
     version_predicate: Any = None
     min_bits: int | None = None
     bits_policy: str = "reject"
     error: str | None = None
-    # hypervisor_version -> satisfied; request-local, filled lazily.
+    # Request-local memos: hypervisor_version -> satisfied, and
+    # cpu_info string -> bits reason (hosts of one model share one).
     version_results: dict[int, bool] = field(default_factory=dict)
+    bits_reasons: dict[str, str | None] = field(default_factory=dict)
 
 
 def _instance_props(image_props) -> tuple[str | None, ...]:
@@ -47,6 +51,17 @@ def _instance_props(image_props) -> tuple[str | None, ...]:
         fields.HVType.canonicalize(image_props.get("img_hv_type")),
         fields.VMMode.canonicalize(image_props.get("hw_vm_mode")),
     )
+
+
+def _supports(supported, props: tuple[str, ...]) -> bool:
+    """True if one [arch, hv_type, vm_mode] entry has every prop."""
+    for instance in supported:
+        for prop in props:
+            if prop not in instance:
+                break
+        else:
+            return True
+    return False
 
 
 class ImagePropertiesFilter(base.PrefilteredHostFilter):
@@ -75,7 +90,7 @@ class ImagePropertiesFilter(base.PrefilteredHostFilter):
                              "placed: %s", spec_obj.instance_uuid, exc)
             return Prepared(error=str(exc))
         return Prepared(
-            instance_props=props if any(props) else (),
+            instance_props=tuple(prop for prop in props if prop),
             version_predicate=predicate,
             min_bits=(request.min_host_bits if request.bits_from("image")
                       else None),
@@ -91,25 +106,34 @@ class ImagePropertiesFilter(base.PrefilteredHostFilter):
             if reason is not None:
                 return reason
         if prepared.min_bits is not None:
-            return base.bits_reason(
-                host_data.host_bits(host_state), prepared.min_bits,
-                prepared.bits_policy, "image",
-            )
+            return self._bits_reason(host_state, prepared)
         return None
+
+    @staticmethod
+    def _bits_reason(host_state, prepared: Prepared) -> str | None:
+        cpu_info = getattr(host_state, "cpu_info", None)
+        memo = prepared.bits_reasons if isinstance(cpu_info, str) else None
+        if memo is not None and cpu_info in memo:
+            return memo[cpu_info]
+        reason = base.bits_reason(
+            host_data.cpu_info_bits(cpu_info), prepared.min_bits,
+            prepared.bits_policy, "image",
+        )
+        if memo is not None:
+            memo[cpu_info] = reason
+        return reason
 
     def _instance_reason(self, host_state, prepared: Prepared):
         supported = host_state.supported_instances
         if not supported:
             return "host advertises no supported_instances"
-        props = prepared.instance_props
-        if not any(
-            all(prop is None or prop in instance for prop in props)
-            for instance in supported
-        ):
+        if not _supports(supported, prepared.instance_props):
             return "image %s not in supported_instances %s" % (
-                "/".join(p or "*" for p in props), supported,
+                "/".join(prepared.instance_props), supported,
             )
-        if not self._version_ok(host_state.hypervisor_version, prepared):
+        if prepared.version_predicate is not None and not self._version_ok(
+            host_state.hypervisor_version, prepared
+        ):
             return "hypervisor version %s does not satisfy %s" % (
                 host_state.hypervisor_version,
                 prepared.version_predicate,
@@ -119,7 +143,7 @@ class ImagePropertiesFilter(base.PrefilteredHostFilter):
     @staticmethod
     def _version_ok(hypervisor_version, prepared: Prepared) -> bool:
         predicate = prepared.version_predicate
-        if predicate is None or not hypervisor_version:
+        if not hypervisor_version:
             return True
         cached = prepared.version_results.get(hypervisor_version)
         if cached is None:

@@ -72,10 +72,22 @@ def compute_node(
 
 
 def host_state(node: objects.ComputeNode) -> host_manager.HostState:
-    """A HostState updated from ``node``, as the scheduler builds it."""
+    """A HostState updated from ``node``, as the scheduler builds it.
+
+    Its nova-compute service is enabled and last seen now, so Nova's
+    ComputeFilter passes it while ``[DEFAULT] service_down_time`` has not
+    elapsed.
+    """
     state = host_manager.HostState(node.host, node.hypervisor_hostname,
                                    None)
-    state.update(compute=node, service={}, aggregates=[], inst_dict={})
+    now = datetime.datetime.now(datetime.timezone.utc)
+    service = {
+        "host": node.host, "binary": "nova-compute", "disabled": False,
+        "disabled_reason": None, "forced_down": False,
+        "last_seen_up": now, "created_at": now, "updated_at": now,
+    }
+    state.update(compute=node, service=service, aggregates=[],
+                 inst_dict={})
     return state
 
 
