@@ -8,18 +8,22 @@ starts. Run it in place of ``nova-scheduler`` to opt in; the options in
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 
 def main() -> None:
     """Register our request filters with Nova, then run nova-scheduler."""
-    import nova.conf
-    from nova.cmd import scheduler
-
+    # Nova's scheduler module chooses its concurrency backend (eventlet or
+    # threads) when it is imported and refuses to start if eventlet was
+    # imported before, so it must be the first Nova module loaded here;
+    # import_module keeps import sorting from moving it.
+    nova_scheduler = importlib.import_module("nova.cmd.scheduler")
+    nova_conf = importlib.import_module("nova.conf")
     from nova_hwabi.request_filters import register_with_nova
 
-    register_with_nova(nova.conf.CONF)
-    scheduler.main()
+    register_with_nova(nova_conf.CONF)
+    nova_scheduler.main()
 
 
 if __name__ == "__main__":
