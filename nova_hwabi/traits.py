@@ -36,3 +36,8 @@ def is_owned(trait: str) -> bool:
     return trait in (
         ADDRESS_SPACE_EMULATED, ADDRESS_SPACE_PASSTHROUGH
     ) or trait.startswith((BITS_TRAIT_PREFIX, MACHINE_TRAIT_PREFIX))
+
+
+def is_owned_custom(trait: str) -> bool:
+    """nova-hwabi's custom traits only (leaves address-space ones to Nova)."""
+    return trait.startswith((BITS_TRAIT_PREFIX, MACHINE_TRAIT_PREFIX))

@@ -4,29 +4,46 @@ Reads a live host (``--connect``), files saved with ``virsh`` or a sample
 host shipped with the package, and prints Nova's cpu_info and the traits
 nova-hwabi would export, each with the reason it is or is not reported.
 
+With ``--sync`` it also makes the host's resource provider in Placement
+carry exactly the traits nova-hwabi owns, and ``--provider-config FILE``
+writes them as a Nova provider config file instead.
+
 Exit codes:
-  0  report printed
+  0  report printed (and synced)
   1  a document could not be used (malformed, hostile, wrong kind) or a
-     file could not be read
+     file could not be read or written
   2  bad command line or configuration
   3  libvirt could not be reached (or libvirt-python is missing)
+  4  Placement could not be reached
+  5  Placement refused the credentials
+  6  no such resource provider
+  7  the provider kept changing (409) until the retries ran out
+  8  Placement answered something unexpected
 """
 
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_hwabi import conf as hwabi_conf
+from nova_hwabi import traits as hwabi_traits
+from nova_hwabi.capabilities import placement
 from nova_hwabi.capabilities import report as host_report
 from nova_hwabi.capabilities.errors import (
     CapabilitiesError,
     LibvirtConnectionError,
     UnknownSampleError,
+)
+from nova_hwabi.capabilities.provider_config import (
+    ProviderConfigError,
+    provider_config_yaml,
 )
 from nova_hwabi.capabilities.samples import sample_names
 from nova_hwabi.capabilities.traits import TraitPolicy
@@ -50,11 +67,20 @@ sources (pick one; the default is --connect):
   --sample NAME          a sample host shipped with nova-hwabi
                          (--list-samples shows them)
 
+placement (credentials from [placement] in nova.conf, as nova-compute):
+  --sync [--provider NAME_OR_UUID] [--dry-run] [--interval SECONDS]
+  --provider-config FILE  write the custom traits as a Nova provider config
+
 exit codes:
-  0  report printed
-  1  a document could not be used, or a file could not be read
+  0  report printed (and synced)
+  1  a document could not be used, or a file could not be read or written
   2  bad command line or configuration
   3  libvirt could not be reached, or libvirt-python is missing
+  4  Placement could not be reached
+  5  Placement refused the credentials
+  6  no such resource provider
+  7  the provider kept changing (HTTP 409) until the retries ran out
+  8  Placement answered something unexpected
 """
 
 CLI_OPTS = [
@@ -76,6 +102,20 @@ CLI_OPTS = [
                 help="List the shipped sample hosts and exit."),
     cfg.StrOpt("format", default="table", choices=("table", "json"),
                help="Output format."),
+    cfg.BoolOpt("sync", default=False,
+                help="Make the host's resource provider in Placement carry "
+                "the traits nova-hwabi owns (others are left alone)."),
+    cfg.StrOpt("provider", metavar="NAME_OR_UUID",
+               help="Resource provider to sync (default: the hypervisor "
+               "hostname, as Nova names compute node providers)."),
+    cfg.BoolOpt("dry-run", default=False,
+                help="With --sync: show the change, write nothing."),
+    cfg.IntOpt("interval", metavar="SECONDS", min=1,
+               help="With --sync: read the host and sync again every "
+               "SECONDS until stopped (SIGTERM or Ctrl-C)."),
+    cfg.StrOpt("provider-config", metavar="FILE",
+               help="Write the custom traits as a Nova provider config "
+               "file ([compute] provider_config_location)."),
 ]
 
 
@@ -117,6 +157,10 @@ def main(argv: list[str] | None = None) -> int:
         ))
     except LibvirtConnectionError as exc:
         return _fail(EXIT_LIBVIRT, exc)
+    except ProviderConfigError as exc:
+        return _fail(EXIT_USAGE, exc)
+    except placement.PlacementError as exc:
+        return _fail(exc.exit_code, exc)
 
 
 def _fail(code: int, message) -> int:
@@ -129,14 +173,109 @@ def _run(conf: cfg.ConfigOpts) -> int:
         for name in sample_names():
             print(name)
         return EXIT_OK
+    _check_sync_options(conf)
+    client = placement.PlacementClient.from_conf(conf) if conf.sync else None
+    if conf.interval:
+        return _run_forever(conf, client)
+    report, result = _report_and_sync(conf, client)
+    _output(conf, report, result)
+    return EXIT_OK
+
+
+def _check_sync_options(conf: cfg.ConfigOpts) -> None:
+    for name in ("dry_run", "interval", "provider"):
+        if conf[name] and not conf.sync:
+            raise UsageError("--%s goes with --sync" % name.replace("_", "-"))
+
+
+def _report_and_sync(conf: cfg.ConfigOpts, client):
     documents, policy = _documents(conf, TraitPolicy.from_conf(conf))
     report = host_report.build_report(
         documents, policy, max_bytes=conf.hwabi_capabilities.max_xml_bytes
     )
+    if conf.provider_config:
+        _write_provider_config(conf, report)
+    if client is None:
+        return report, None
+    provider = client.provider(_provider_name(conf, report))
+    result = placement.sync_provider_traits(
+        client, provider, report.traits.traits,
+        owned=_owned(conf), dry_run=conf.dry_run,
+    )
+    return report, result
+
+
+def _provider_name(conf: cfg.ConfigOpts, report) -> str:
+    name = conf.provider or report.hypervisor_hostname
+    if not name:
+        raise UsageError(
+            "--sync needs --provider (or --hostname with --capabilities): "
+            "saved files do not name their host"
+        )
+    return name
+
+
+def _owned(conf: cfg.ConfigOpts):
+    if conf.hwabi_capabilities.sync_address_space_traits:
+        return hwabi_traits.is_owned
+    return hwabi_traits.is_owned_custom
+
+
+def _write_provider_config(conf: cfg.ConfigOpts, report) -> None:
+    provider = conf.provider or report.hypervisor_hostname
+    if not provider:
+        raise UsageError("--provider-config needs --provider or --hostname")
+    document = provider_config_yaml(provider, report.traits.traits,
+                                    report.source)
+    Path(conf.provider_config).write_text(document)
+    LOG.info("Wrote %s for provider %s", conf.provider_config, provider)
+
+
+def _output(conf: cfg.ConfigOpts, report, result) -> None:
     if conf.format == "json":
-        print(json.dumps(report.to_dict(), indent=2, sort_keys=False))
-    else:
-        print(format_table(report))
+        data = report.to_dict()
+        if result is not None:
+            data["sync"] = _sync_dict(result)
+        print(json.dumps(data, indent=2))
+        return
+    print(format_table(report))
+    if result is not None:
+        print()
+        print("placement: " + result.describe())
+
+
+def _sync_dict(result: placement.SyncResult) -> dict:
+    return {
+        "provider": {"uuid": result.provider.uuid,
+                     "name": result.provider.name},
+        "dry_run": result.dry_run,
+        "added": sorted(result.added),
+        "removed": sorted(result.removed),
+        "created_traits": sorted(result.created_traits),
+        "kept_foreign": sorted(result.kept_foreign),
+        "requests": result.requests,
+        "conflicts": result.conflicts,
+    }
+
+
+def _run_forever(conf: cfg.ConfigOpts, client) -> int:
+    """Re-read and re-sync every --interval seconds until signalled.
+
+    A failed round (Placement down, libvirt restarting) is logged and the
+    next round tries again: nothing is lost, the next success converges.
+    """
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    while not stop.is_set():
+        try:
+            _, result = _report_and_sync(conf, client)
+            LOG.info("placement: %s", result.describe())
+        except (placement.PlacementError, LibvirtConnectionError,
+                CapabilitiesError, OSError) as exc:
+            LOG.error("Sync failed, retrying in %ds: %s", conf.interval, exc)
+        stop.wait(conf.interval)
+    LOG.info("Stopped")
     return EXIT_OK
 
 

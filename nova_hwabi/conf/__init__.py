@@ -9,7 +9,7 @@ registered them already.
 
 from oslo_config import cfg
 
-from nova_hwabi.conf import capabilities, nova, scheduler
+from nova_hwabi.conf import capabilities, nova, placement, scheduler
 
 _OWN_GROUP_MODULES = (capabilities, scheduler)
 
@@ -22,6 +22,7 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     for module in _OWN_GROUP_MODULES:
         module.register_opts(conf)
     nova.register_opts(conf)
+    placement.register_opts(conf)
 
 
 def list_opts():

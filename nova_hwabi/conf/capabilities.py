@@ -51,6 +51,16 @@ OPTS = [
         "aliases), so moves can be restricted to hosts that can run an "
         "instance's pinned machine type.",
     ),
+    cfg.BoolOpt(
+        "sync_address_space_traits",
+        default=True,
+        help="Let nova-hwabi-report --sync add and remove "
+        "COMPUTE_ADDRESS_SPACE_EMULATED / _PASSTHROUGH on the provider. "
+        "nova-compute also sets both from the libvirt version alone, so "
+        "where it runs it will re-add a trait nova-hwabi removed at its next "
+        "resource update; set this to false there to leave the two traits "
+        "to Nova and sync only nova-hwabi's custom traits.",
+    ),
     cfg.ListOpt(
         "machine_type_trait_arches",
         default=[],
