@@ -128,8 +128,9 @@ class ImagePropertiesFilter(base.PrefilteredHostFilter):
         if not supported:
             return "host advertises no supported_instances"
         if not _supports(supported, prepared.instance_props):
-            return "image %s not in supported_instances %s" % (
-                "/".join(prepared.instance_props), supported,
+            return "image needs %s; host supports %s" % (
+                "/".join(prepared.instance_props),
+                ", ".join("/".join(map(str, i)) for i in supported),
             )
         if prepared.version_predicate is not None and not self._version_ok(
             host_state.hypervisor_version, prepared

@@ -39,27 +39,33 @@ def compute_node(
     *,
     arch: str = "x86_64",
     hv_type: str = "kvm",
+    supported: list[tuple[str, str, str]] | None = None,
     hypervisor_version: int = 7002000,
     stats: dict[str, str] | None = None,
+    name: str | None = None,
 ) -> objects.ComputeNode:
     """A ComputeNode record as a libvirt compute host would save it.
 
     ``cpu_info`` is stored as the JSON string Nova keeps in the database;
     a string is stored as given (so tests can hand in broken records).
+    ``supported`` lists (arch, hv_type, vm_mode); by default one entry for
+    ``arch`` and ``hv_type``. ``name`` names host and node alike.
     """
     objects.register_all()
+    supported = supported or [(arch, hv_type, "hvm")]
     return objects.ComputeNode(
         id=index,
         uuid="00000000-0000-4000-8000-%012d" % index,
-        host="host%d" % index,
-        hypervisor_hostname="node%d" % index,
+        host=name or "host%d" % index,
+        hypervisor_hostname=name or "node%d" % index,
         host_ip="127.0.0.1",
         hypervisor_type="QEMU",
         hypervisor_version=hypervisor_version,
         cpu_info=(cpu_info if isinstance(cpu_info, str) or cpu_info is None
                   else json.dumps(cpu_info)),
         supported_hv_specs=[
-            objects.HVSpec(arch=arch, hv_type=hv_type, vm_mode="hvm"),
+            objects.HVSpec(arch=a, hv_type=h, vm_mode=m)
+            for a, h, m in supported
         ],
         vcpus=64, vcpus_used=0, memory_mb=262144, free_ram_mb=262144,
         local_gb=1024, free_disk_gb=1024, local_gb_used=0,
