@@ -1,4 +1,62 @@
-"""Machine-type and device bus/model recording hooks and admin commands.
+"""Machine types and device buses/models of Nova instances.
 
-Not implemented yet.
+Holds the rules today (:mod:`nova_hwabi.machine_type.rules`: parsing
+machine type names, the update rules, the default machine type and the
+device bus/model property checks); the recording hooks and the admin
+commands on Nova's instance records are to come.
+
+Public API::
+
+    parse_machine_type(name) -> MachineType
+    compare_machine_types(a, b) -> int
+    check_update(existing, new) -> MachineType        # --force otherwise
+    default_machine_type(arch, conf) -> str | None
+    configured_arches(conf) -> tuple[str, ...]
+    parse_machine_type_config(entries) -> dict[str, MachineType]
+    validate_image_property(name, value, machine_type=None) -> str
+    check_image_property_name(name) -> str
+    allowed_image_property_values(name, machine_type=None) -> tuple
+    MachineTypeError                                  # every error
 """
+
+from nova_hwabi.machine_type.rules import (
+    DEVICE_PROPERTIES,
+    NOVA_DEFAULT_MACHINE_TYPES,
+    IncomparableMachineTypesError,
+    InvalidImageProperty,
+    InvalidMachineTypeConfig,
+    InvalidMachineTypeUpdate,
+    MachineType,
+    MachineTypeError,
+    UnsupportedMachineType,
+    allowed_image_property_values,
+    check_image_property_name,
+    check_update,
+    compare_machine_types,
+    configured_arches,
+    default_machine_type,
+    parse_machine_type,
+    parse_machine_type_config,
+    validate_image_property,
+)
+
+__all__ = [
+    "DEVICE_PROPERTIES",
+    "NOVA_DEFAULT_MACHINE_TYPES",
+    "IncomparableMachineTypesError",
+    "InvalidImageProperty",
+    "InvalidMachineTypeConfig",
+    "InvalidMachineTypeUpdate",
+    "MachineType",
+    "MachineTypeError",
+    "UnsupportedMachineType",
+    "allowed_image_property_values",
+    "check_image_property_name",
+    "check_update",
+    "compare_machine_types",
+    "configured_arches",
+    "default_machine_type",
+    "parse_machine_type",
+    "parse_machine_type_config",
+    "validate_image_property",
+]
