@@ -1,0 +1,84 @@
+"""``nova-hwabi-status upgrade check``: is it safe to change machine types?
+
+Checks, with oslo.upgradecheck's codes (0 success, 1 warning, 2 failure):
+
+- instances on libvirt hosts (or on none) that have no recorded machine
+  type: until each has one, changing ``[libvirt] hw_machine_type`` changes
+  their chipset at their next hard reboot or move;
+- ``[libvirt] hw_machine_type`` itself: a malformed entry fails loudly
+  instead of being ignored.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from oslo_upgradecheck import upgradecheck
+
+from nova_hwabi.machine_type import records, rules
+
+# How many unrecorded instances to name in the check's details.
+_EXAMPLES = 5
+
+
+class Checks(upgradecheck.UpgradeCommands):
+    """nova-hwabi's upgrade checks."""
+
+    def __init__(self, conf, context_factory) -> None:
+        self._conf = conf
+        self._context = context_factory
+
+    def _check_unset_machine_types(self) -> upgradecheck.Result:
+        missing = records.list_unset(self._context())
+        if not missing:
+            return upgradecheck.Result(upgradecheck.Code.SUCCESS)
+        named = ", ".join(item.uuid for item in missing[:_EXAMPLES])
+        return upgradecheck.Result(
+            upgradecheck.Code.WARNING,
+            "%d instance(s) have no recorded machine type (%s%s). Record "
+            "them (nova-hwabi-manage machine-type list-unset / update, or "
+            "start nova-compute) before changing [libvirt] "
+            "hw_machine_type." % (len(missing), named,
+                                  ", ..." if len(missing) > _EXAMPLES
+                                  else ""),
+        )
+
+    def _check_default_config(self) -> upgradecheck.Result:
+        try:
+            for arch in sorted(rules.configured_arches(self._conf)):
+                rules.default_machine_type(arch, self._conf)
+        except rules.InvalidMachineTypeConfig as exc:
+            return upgradecheck.Result(upgradecheck.Code.FAILURE, str(exc))
+        return upgradecheck.Result(upgradecheck.Code.SUCCESS)
+
+    _upgrade_checks = (
+        ("Recorded machine types", _check_unset_machine_types),
+        ("[libvirt] hw_machine_type", _check_default_config),
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of ``nova-hwabi-status``."""
+    importlib.import_module("nova.monkey_patch").patch(backend="threading")
+    nova_conf = importlib.import_module("nova.conf")
+    nova_config = importlib.import_module("nova.config")
+    from nova import context as nova_context
+    from nova import objects
+
+    from nova_hwabi import conf as hwabi_conf
+
+    conf = nova_conf.CONF
+    hwabi_conf.register_opts(conf)
+    upgradecheck.register_cli_options(
+        conf, Checks(conf, nova_context.get_admin_context)
+    )
+    argv = sys.argv[1:] if argv is None else argv
+    nova_config.parse_args(["nova-hwabi-status", *argv],
+                           prog="nova-hwabi-status")
+    objects.register_all()
+    return upgradecheck.run(conf)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

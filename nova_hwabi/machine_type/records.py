@@ -1,0 +1,306 @@
+"""Instance records in Nova's databases: machine types and device models.
+
+Reaches instances the way nova-manage does (API database
+``InstanceMapping`` -> ``target_cell`` -> the cell's ``Instance``) and keeps
+the values where Nova reads them: ``instance.system_metadata`` under
+``image_<property>``. nova-hwabi also keeps the versioned machine type the
+guest really runs under :data:`PINNED_KEY`, and every update is written to
+the instance's RequestSpec image too, because moves rebuild the guest from
+it (upstream defect: a cold migration turned ``pc`` into ``q35``).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from oslo_log import log as logging
+
+from nova_hwabi.machine_type import rules
+
+LOG = logging.getLogger(__name__)
+
+RECORDED_KEY = "image_hw_machine_type"
+PINNED_KEY = "hwabi_machine_type"
+IMAGE_PREFIX = "image_"
+UPDATABLE_VM_STATES = ("stopped", "shelved", "shelved_offloaded")
+# Nova's libvirt driver reports this hypervisor_type for QEMU and KVM alike.
+LIBVIRT_HYPERVISOR_TYPE = "QEMU"
+
+
+class RecordError(Exception):
+    """An instance record could not be read or changed."""
+
+
+class UnknownInstanceError(RecordError):
+    """No instance (or instance mapping) with that UUID."""
+
+
+class UnknownCellError(RecordError):
+    """No cell mapping with that UUID."""
+
+
+class InvalidStateError(RecordError):
+    """The instance's vm_state does not allow the change."""
+
+
+@dataclass(frozen=True)
+class InstanceMachineType:
+    """What is recorded for one instance."""
+
+    uuid: str
+    cell: str
+    vm_state: str
+    host: str | None
+    node: str | None
+    recorded: str | None
+    pinned: str | None
+
+    def to_dict(self) -> dict:
+        """JSON-ready view."""
+        return dict(self.__dict__)
+
+
+def _nova():
+    # Imported on use: the rules and hooks work without Nova installed.
+    from nova import context as nova_context
+    from nova import exception, objects
+
+    objects.register_all()
+    return nova_context, exception, objects
+
+
+def _locate(ctxt, instance_uuid: str):
+    """The instance's cell mapping and the instance, with system metadata."""
+    nova_context, exception, objects = _nova()
+    try:
+        mapping = objects.InstanceMapping.get_by_instance_uuid(
+            ctxt, instance_uuid
+        )
+    except exception.InstanceMappingNotFound:
+        raise UnknownInstanceError(
+            "no instance %s in the API database (check the UUID, and that "
+            "[api_database] connection points at this deployment)"
+            % instance_uuid
+        ) from None
+    if mapping.cell_mapping is None:
+        raise UnknownInstanceError(
+            "instance %s is not mapped to a cell yet (still being "
+            "scheduled?)" % instance_uuid
+        )
+    with nova_context.target_cell(ctxt, mapping.cell_mapping) as cctxt:
+        try:
+            instance = objects.Instance.get_by_uuid(
+                cctxt, instance_uuid, expected_attrs=["system_metadata"]
+            )
+        except exception.InstanceNotFound:
+            raise UnknownInstanceError(
+                "instance %s is mapped to cell %s but not found there "
+                "(deleted?)" % (instance_uuid, mapping.cell_mapping.uuid)
+            ) from None
+    return mapping.cell_mapping, instance
+
+
+def _view(cell, instance) -> InstanceMachineType:
+    metadata = instance.system_metadata
+    return InstanceMachineType(
+        uuid=instance.uuid, cell=cell.uuid, vm_state=instance.vm_state,
+        host=instance.host, node=instance.node,
+        recorded=metadata.get(RECORDED_KEY),
+        pinned=metadata.get(PINNED_KEY),
+    )
+
+
+def get_machine_type(ctxt, instance_uuid: str) -> InstanceMachineType:
+    """The machine types recorded for an instance, in whichever cell."""
+    cell, instance = _locate(ctxt, instance_uuid)
+    return _view(cell, instance)
+
+
+def _check_updatable(instance) -> None:
+    if instance.vm_state not in UPDATABLE_VM_STATES:
+        raise InvalidStateError(
+            "instance %s is %s: stop or shelve it first (allowed: %s)"
+            % (instance.uuid, instance.vm_state,
+               ", ".join(UPDATABLE_VM_STATES))
+        )
+
+
+def _save_request_spec_image(ctxt, instance_uuid: str,
+                             properties: dict[str, str | None]) -> bool:
+    """Mirror image property changes into the RequestSpec; True if saved."""
+    _, exception, objects = _nova()
+    try:
+        spec = objects.RequestSpec.get_by_instance_uuid(ctxt, instance_uuid)
+    except exception.RequestSpecNotFound:
+        LOG.warning("Instance %s has no RequestSpec; only its system "
+                    "metadata was updated", instance_uuid)
+        return False
+    image_props = spec.image.properties
+    for name, value in properties.items():
+        if value is None:
+            if name in image_props:
+                delattr(image_props, name)
+        else:
+            setattr(image_props, name, value)
+    spec.save()
+    return True
+
+
+def update_machine_type(ctxt, instance_uuid: str, machine_type: str, *,
+                        force: bool = False) -> tuple[str | None, str]:
+    """Record ``machine_type`` for a stopped or shelved instance.
+
+    The name is always checked (``UnsupportedMachineType``) and so is the
+    vm_state (``InvalidStateError``); ``force`` only skips the family,
+    variant and downgrade rules. Returns (previous, new).
+    """
+    parsed = rules.parse_machine_type(machine_type)
+    _, instance = _locate(ctxt, instance_uuid)
+    _check_updatable(instance)
+    previous = instance.system_metadata.get(RECORDED_KEY)
+    if previous == machine_type:
+        return previous, machine_type
+    if previous and force:
+        LOG.warning("Forcing instance %s from machine type %s to %s: the "
+                    "guest's hardware changes at its next start",
+                    instance_uuid, previous, machine_type)
+    elif previous:
+        rules.check_update(previous, machine_type)
+    # The instance keeps the cell-targeted context it was loaded with, so
+    # save() writes to its own cell.
+    instance.system_metadata[RECORDED_KEY] = machine_type
+    if parsed.is_alias:
+        instance.system_metadata.pop(PINNED_KEY, None)
+    else:
+        instance.system_metadata[PINNED_KEY] = machine_type
+    instance.save()
+    _save_request_spec_image(ctxt, instance_uuid,
+                             {"hw_machine_type": machine_type})
+    return previous, machine_type
+
+
+@dataclass(frozen=True)
+class UnsetInstance:
+    """An instance with no recorded machine type."""
+
+    uuid: str
+    cell: str
+    vm_state: str
+    host: str | None
+    node: str | None
+
+
+def _cells(ctxt, cell_uuid: str | None):
+    _, exception, objects = _nova()
+    if cell_uuid:
+        try:
+            return [objects.CellMapping.get_by_uuid(ctxt, cell_uuid)]
+        except exception.CellMappingNotFound:
+            raise UnknownCellError("no cell %s" % cell_uuid) from None
+    # cell0 holds instances that never got a host: nothing to record.
+    return sorted((c for c in objects.CellMappingList.get_all(ctxt)
+                   if not c.is_cell0()), key=lambda c: c.uuid)
+
+
+def _unset_in_cell(ctxt, cell, limit: int | None,
+                   marker: str | None) -> list[UnsetInstance]:
+    """One cell's unrecorded instances, filtered and paged in SQL."""
+    import sqlalchemy as sa
+    from nova import context as nova_context
+    from nova.db.main import api as db_api
+    from nova.db.main import models
+
+    instance = models.Instance
+    recorded = sa.select(models.InstanceSystemMetadata.instance_uuid).where(
+        models.InstanceSystemMetadata.key == RECORDED_KEY,
+        models.InstanceSystemMetadata.deleted == 0,
+        models.InstanceSystemMetadata.value.is_not(None),
+    )
+    other_hypervisors = sa.select(
+        models.ComputeNode.hypervisor_hostname
+    ).where(
+        models.ComputeNode.deleted == 0,
+        models.ComputeNode.hypervisor_type != LIBVIRT_HYPERVISOR_TYPE,
+    )
+    query = sa.select(
+        instance.uuid, instance.vm_state, instance.host, instance.node,
+    ).where(
+        instance.deleted == 0,
+        instance.vm_state != "building",
+        instance.uuid.not_in(recorded),
+        # Instances on other hypervisors have no machine type at all;
+        # shelved-offloaded ones (no node) may be libvirt's and count.
+        sa.or_(instance.node.is_(None),
+               instance.node.not_in(other_hypervisors)),
+    ).order_by(instance.uuid)
+    if marker:
+        query = query.where(instance.uuid > marker)
+    if limit:
+        query = query.limit(limit)
+    with nova_context.target_cell(ctxt, cell) as cctxt, \
+            db_api.get_context_manager(cctxt).reader.using(cctxt) as session:
+        rows = session.execute(query).all()
+    return [UnsetInstance(row.uuid, cell.uuid, row.vm_state, row.host,
+                          row.node) for row in rows]
+
+
+def list_unset(ctxt, *, cell_uuid: str | None = None,
+               limit: int | None = None,
+               marker: str | None = None) -> list[UnsetInstance]:
+    """Instances with no recorded machine type, ordered by UUID.
+
+    ``cell_uuid`` restricts the search to one cell; ``marker`` and
+    ``limit`` page through the merged, UUID-ordered results of all cells.
+    Only non-building, non-deleted instances on libvirt compute nodes (or
+    on none) are listed.
+    """
+    per_cell = [_unset_in_cell(ctxt, cell, limit, marker)
+                for cell in _cells(ctxt, cell_uuid)]
+    merged: Iterator[UnsetInstance] = heapq.merge(
+        *per_cell, key=lambda item: item.uuid
+    )
+    result = list(merged)
+    return result[:limit] if limit else result
+
+
+def image_properties(ctxt, instance_uuid: str) -> dict[str, str]:
+    """The image properties recorded in the instance's system metadata."""
+    _, instance = _locate(ctxt, instance_uuid)
+    return {key[len(IMAGE_PREFIX):]: value
+            for key, value in sorted(instance.system_metadata.items())
+            if key.startswith(IMAGE_PREFIX)}
+
+
+def set_image_properties(ctxt, instance_uuid: str,
+                         changes: dict[str, str | None]) -> dict:
+    """Set (value) or unset (None) device bus/model properties.
+
+    Every name and value is validated before anything is written, against
+    the instance's recorded machine type; the instance must be stopped or
+    shelved. Returns the previous values of the changed properties.
+    """
+    _, instance = _locate(ctxt, instance_uuid)
+    _check_updatable(instance)
+    metadata = instance.system_metadata
+    machine_type = metadata.get(PINNED_KEY) or metadata.get(RECORDED_KEY)
+    normalised = {}
+    for name, value in changes.items():
+        if value is None:
+            rules.check_image_property_name(name)
+            normalised[name] = None
+        else:
+            normalised[name] = rules.validate_image_property(
+                name, value, machine_type
+            )
+    previous = {name: metadata.get(IMAGE_PREFIX + name)
+                for name in normalised}
+    for name, value in normalised.items():
+        if value is None:
+            metadata.pop(IMAGE_PREFIX + name, None)
+        else:
+            metadata[IMAGE_PREFIX + name] = value
+    instance.save()
+    _save_request_spec_image(ctxt, instance_uuid, normalised)
+    return previous
