@@ -6,6 +6,8 @@ cell through the API database, prints a table or ``--format json``.
   machine-type get UUID
   machine-type update UUID TYPE [--force]
   machine-type list-unset [--cell-uuid U] [--limit N] [--marker UUID]
+  machine-type record [--connect URI] [--dry-run]     (on a compute host)
+  machine-type audit [--connect URI]                  (on a compute host)
   image-property show UUID [PROPERTY]
   image-property list UUID
   image-property set UUID --property NAME=VALUE [--property ...]
@@ -23,7 +25,9 @@ import sys
 
 from oslo_config import cfg
 
-from nova_hwabi.machine_type import records, rules
+from nova_hwabi.capabilities.errors import LibvirtConnectionError
+from nova_hwabi.conf import nova as nova_options
+from nova_hwabi.machine_type import recorder, records, rules
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -32,6 +36,7 @@ EXIT_UNEXPECTED = 1
 GET_NOT_FOUND, GET_NO_TYPE = 2, 3
 UPDATE_NOT_FOUND, UPDATE_STATE, UPDATE_INVALID, UPDATE_UNSUPPORTED = 2, 3, 4, 5
 LIST_NO_CELL, LIST_FOUND = 2, 3
+LOCAL_NO_LIBVIRT, AUDIT_DRIFT = 2, 3
 PROP_NOT_FOUND, PROP_MISSING = 2, 3
 PROP_STATE, PROP_FORMAT, PROP_NAME, PROP_VALUE = 3, 4, 5, 6
 
@@ -116,6 +121,66 @@ def machine_type_list_unset(ctxt, args) -> int:
             print("%s %s %-18s %s" % (item.uuid, item.cell, item.vm_state,
                                       item.host or "-"))
     return LIST_FOUND if found else EXIT_OK
+
+
+def _local_host(args):
+    uri = args.connect or nova_options.connection_uri(args.conf)
+    return recorder.read_local_host(uri)
+
+
+def machine_type_record(ctxt, args) -> int:
+    """Record what this host's instances lack, from their running domains.
+
+    What nova-compute records at start-up, for every local domain that is a
+    Nova instance: the machine type (running domain, else image, else
+    [libvirt] hw_machine_type, else the built-in default), the versioned
+    type it runs, and its device buses/models. Never changes what is
+    already recorded; --dry-run writes nothing.
+    Exit codes: 0 done, 1 unexpected error, 2 libvirt unreachable.
+    """
+    try:
+        host = _local_host(args)
+    except LibvirtConnectionError as exc:
+        return _fail(LOCAL_NO_LIBVIRT, str(exc))
+    results = recorder.record_local_instances(ctxt, host, args.conf,
+                                              dry_run=args.dry_run)
+    if _Output(args.format).json:
+        print(json.dumps([{
+            "instance": item.uuid, "note": item.note,
+            "set": item.change.set if item.change else {},
+            "sources": item.change.sources if item.change else {},
+            "dry_run": args.dry_run,
+        } for item in results], indent=2))
+    else:
+        verb = "would record" if args.dry_run else "recorded"
+        for item in results:
+            print("%s %s" % (item.uuid, item.note or "%s: %s" % (
+                verb, item.change.describe())))
+    return EXIT_OK
+
+
+def machine_type_audit(ctxt, args) -> int:
+    """Compare recorded, pinned, running and default machine types.
+
+    Flags instances whose record would give them another chipset at their
+    next hard reboot or move, and says how to pin them.
+    Exit codes: 0 no drift, 1 unexpected error, 2 libvirt unreachable,
+    3 drift found.
+    """
+    try:
+        host = _local_host(args)
+    except LibvirtConnectionError as exc:
+        return _fail(LOCAL_NO_LIBVIRT, str(exc))
+    audits = recorder.audit_local_instances(ctxt, host, args.conf)
+    if _Output(args.format).json:
+        print(json.dumps([audit.to_dict() for audit in audits], indent=2))
+    else:
+        for audit in audits:
+            print("%s recorded=%s pinned=%s running=%s default=%s %s" % (
+                audit.uuid, audit.recorded, audit.pinned, audit.running,
+                audit.default, "DRIFT: " + "; ".join(audit.drift)
+                if audit.drift else "ok"))
+    return AUDIT_DRIFT if any(audit.drift for audit in audits) else EXIT_OK
 
 
 def image_property_show(ctxt, args) -> int:
@@ -224,6 +289,16 @@ def _add_command_parsers(subparsers) -> None:
     unset.add_argument("--cell-uuid")
     unset.add_argument("--limit", type=int)
     unset.add_argument("--marker", help="last UUID of the previous page")
+    record = _leaf(commands, "record", machine_type_record,
+                   "record what local instances lack (compute host)")
+    record.add_argument("--connect", metavar="URI",
+                        help="libvirt URI (default: [libvirt] "
+                        "connection_uri, else qemu:///system)")
+    record.add_argument("--dry-run", action="store_true")
+    audit = _leaf(commands, "audit", machine_type_audit,
+                  "compare recorded and running machine types (compute "
+                  "host)")
+    audit.add_argument("--connect", metavar="URI")
 
     image_property = subparsers.add_parser(
         "image-property", help="show and change device bus/model properties")
@@ -270,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.setup(conf, "nova-hwabi")
     objects.register_all()
     args = conf.category
+    args.conf = conf
     try:
         return args.handler(nova_context.get_admin_context(), args)
     except Exception as exc:

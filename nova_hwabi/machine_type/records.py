@@ -304,3 +304,36 @@ def set_image_properties(ctxt, instance_uuid: str,
     instance.save()
     _save_request_spec_image(ctxt, instance_uuid, normalised)
     return previous
+
+
+def load_record(ctxt, instance_uuid: str, arch: str | None = None):
+    """The instance as the recording hooks see it."""
+    from nova_hwabi.machine_type.hooks import InstanceRecord
+
+    _, instance = _locate(ctxt, instance_uuid)
+    return InstanceRecord(
+        uuid=instance.uuid, vm_state=instance.vm_state, arch=arch,
+        system_metadata=dict(instance.system_metadata),
+    )
+
+
+def apply_change(ctxt, instance_uuid: str, change) -> None:
+    """Write a hooks.RecordChange to the instance and its RequestSpec."""
+    if change.empty:
+        return
+    _, instance = _locate(ctxt, instance_uuid)
+    for key, value in change.set.items():
+        instance.system_metadata[key] = value
+    for key in change.unset:
+        instance.system_metadata.pop(key, None)
+    instance.save()
+    image_changes = {
+        key[len(IMAGE_PREFIX):]: value
+        for key, value in change.set.items() if key.startswith(IMAGE_PREFIX)
+    }
+    image_changes.update({
+        key[len(IMAGE_PREFIX):]: None
+        for key in change.unset if key.startswith(IMAGE_PREFIX)
+    })
+    if image_changes:
+        _save_request_spec_image(ctxt, instance_uuid, image_changes)

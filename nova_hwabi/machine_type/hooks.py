@@ -1,0 +1,200 @@
+"""What a compute host records for an instance, as pure functions.
+
+Each hook takes an instance's record (system metadata, image properties,
+vm_state) and, where there is one, its parsed libvirt domain, and returns
+the :class:`RecordChange` to apply. Nothing here touches Nova or libvirt:
+:mod:`nova_hwabi.machine_type.records` applies the changes, and the
+recorder command feeds in the local domains.
+
+Two values are kept for the machine type: Nova's own
+``image_hw_machine_type`` (what Nova reads when it defines the guest) and
+``hwabi_machine_type``, the versioned type the guest really runs, which
+is what must survive a QEMU upgrade for the ABI to stay put.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from nova_hwabi.capabilities.guest import GuestDomain
+from nova_hwabi.machine_type import rules
+
+RECORDED_KEY = "image_hw_machine_type"
+PINNED_KEY = "hwabi_machine_type"
+IMAGE_PREFIX = "image_"
+
+# The device properties a domain shows, and where to read them in it.
+# hw_rescue_bus is only visible while rescued, so it is never inferred.
+_FROM_DOMAIN = {
+    "hw_disk_bus": "disk_buses",
+    "hw_cdrom_bus": "cdrom_buses",
+    "hw_floppy_bus": "floppy_buses",
+    "hw_input_bus": "input_buses",
+    "hw_pointer_model": "pointer_models",
+    "hw_rng_model": "rng_models",
+    "hw_scsi_model": "scsi_models",
+    "hw_video_model": "video_models",
+    "hw_vif_model": "vif_models",
+}
+
+
+@dataclass(frozen=True)
+class InstanceRecord:
+    """What Nova keeps for one instance, as far as the hooks need it."""
+
+    uuid: str
+    vm_state: str
+    arch: str | None
+    system_metadata: Mapping[str, str]
+    image_properties: Mapping[str, Any] = field(default_factory=dict)
+
+    def recorded(self, prop: str) -> str | None:
+        """The value recorded for image property ``prop``, if any."""
+        return self.system_metadata.get(IMAGE_PREFIX + prop)
+
+
+@dataclass(frozen=True)
+class RecordChange:
+    """System metadata keys to set and to remove, each with its source."""
+
+    set: dict[str, str] = field(default_factory=dict)
+    unset: tuple[str, ...] = ()
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        """True when nothing would change."""
+        return not self.set and not self.unset
+
+    def describe(self) -> str:
+        """One line for people: what changes and where it came from."""
+        if self.empty:
+            return "nothing to record"
+        parts = ["%s=%s (%s)" % (key, value, self.sources.get(key, "?"))
+                 for key, value in sorted(self.set.items())]
+        parts.extend("unset %s" % key for key in self.unset)
+        return "; ".join(parts)
+
+
+def _machine_type_source(record: InstanceRecord,
+                         domain: GuestDomain | None,
+                         conf: Any) -> tuple[str | None, str]:
+    """The machine type to record and where it came from."""
+    if domain is not None and domain.machine:
+        return domain.machine, "running domain"
+    image_value = record.image_properties.get("hw_machine_type")
+    if image_value:
+        return str(image_value), "image property"
+    arch = record.arch or (domain.arch if domain else None)
+    if arch:
+        configured = rules.default_machine_type(arch, conf)
+        if configured:
+            return configured, "default for %s" % arch
+    return None, "no domain, image property or default"
+
+
+def _pinned(machine_type: str | None,
+            resolve: Callable[[str], str | None] | None) -> str | None:
+    """The versioned form of ``machine_type``, if it can be known here."""
+    if not machine_type:
+        return None
+    parsed = rules.parse_machine_type(machine_type)
+    if not parsed.is_alias:
+        return machine_type
+    return resolve(machine_type) if resolve else None
+
+
+def _device_changes(record: InstanceRecord, domain: GuestDomain | None,
+                    machine_type: str | None, change: RecordChange) -> None:
+    """Record the domain's buses/models for properties not yet recorded."""
+    if domain is None:
+        return
+    for prop, attribute in _FROM_DOMAIN.items():
+        if record.recorded(prop) is not None:
+            continue  # already recorded: the record wins
+        values = getattr(domain, attribute)
+        if not values:
+            continue
+        try:
+            value = rules.validate_image_property(prop, values[0],
+                                                  machine_type)
+        except rules.InvalidImageProperty:
+            # e.g. the ps2 bus libvirt adds for x86 keyboards: not a value
+            # Nova can express, so there is nothing to pin.
+            continue
+        change.set[IMAGE_PREFIX + prop] = value
+        change.sources[IMAGE_PREFIX + prop] = "running domain"
+
+
+def at_spawn(record: InstanceRecord, domain: GuestDomain, conf: Any
+             ) -> RecordChange:
+    """After the guest is defined: pin what libvirt chose.
+
+    Nova records its own machine type at spawn; this adds the versioned
+    type the new domain got and the device buses/models it was given.
+    """
+    return at_startup(record, domain, conf)
+
+
+def at_startup(record: InstanceRecord, domain: GuestDomain | None,
+               conf: Any, *,
+               resolve: Callable[[str], str | None] | None = None
+               ) -> RecordChange:
+    """At service start-up: record what an instance is missing.
+
+    The machine type comes from the running domain when there is one, else
+    the image, else ``[libvirt] hw_machine_type``, else the built-in
+    default; ``resolve`` maps an alias to this host's versioned type.
+    Values already recorded are never changed.
+    """
+    change = RecordChange()
+    recorded = record.recorded("hw_machine_type")
+    machine_type, source = (recorded, "recorded") if recorded else \
+        _machine_type_source(record, domain, conf)
+    if machine_type and not recorded:
+        rules.parse_machine_type(machine_type)
+        change.set[RECORDED_KEY] = machine_type
+        change.sources[RECORDED_KEY] = source
+    running = domain.machine if domain is not None else None
+    pinned = running or _pinned(machine_type, resolve)
+    if pinned and not record.system_metadata.get(PINNED_KEY):
+        change.set[PINNED_KEY] = pinned
+        change.sources[PINNED_KEY] = ("running domain" if running
+                                      else "resolved on this host")
+    _device_changes(record, domain, pinned or machine_type, change)
+    return change
+
+
+def at_rebuild(record: InstanceRecord) -> RecordChange:
+    """Rebuild onto a new image: forget the machine type so it is chosen
+    afresh from the new image or the host's default."""
+    unset = tuple(key for key in (RECORDED_KEY, PINNED_KEY)
+                  if key in record.system_metadata)
+    return RecordChange(unset=unset,
+                        sources=dict.fromkeys(unset, "rebuild"))
+
+
+def at_move(record: InstanceRecord) -> RecordChange:
+    """A move keeps everything recorded: nothing changes."""
+    return RecordChange()
+
+
+def properties_for_redefinition(record: InstanceRecord,
+                                image_properties: Mapping[str, Any]
+                                ) -> dict[str, Any]:
+    """The image properties to define the guest with after a move.
+
+    What is recorded wins over the image the move was started from and
+    over the destination's defaults (upstream rebuilt from the RequestSpec
+    image and the destination default, turning pc into q35).
+    """
+    merged = dict(image_properties)
+    for key, value in record.system_metadata.items():
+        if key.startswith(IMAGE_PREFIX):
+            merged[key[len(IMAGE_PREFIX):]] = value
+    pinned = record.system_metadata.get(PINNED_KEY)
+    if pinned:
+        merged["hw_machine_type"] = pinned
+    return merged

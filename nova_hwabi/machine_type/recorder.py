@@ -1,0 +1,164 @@
+"""The compute-side recorder and the drift audit, over local domains.
+
+Both read this host's libvirt domains (a domain's UUID is its instance's
+UUID) and Nova's records of those instances. ``record`` fills in what an
+instance lacks, as nova-compute would at start-up (see
+:func:`nova_hwabi.machine_type.hooks.at_startup`); ``audit`` compares the
+recorded, pinned, running and default machine types and flags drift.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from oslo_log import log as logging
+
+from nova_hwabi.capabilities import parse_guest_domain, parse_host_capabilities
+from nova_hwabi.capabilities.errors import (
+    CapabilitiesError,
+    LibvirtConnectionError,
+)
+from nova_hwabi.capabilities.guest import GuestDomain
+from nova_hwabi.capabilities.model import HostCapabilities
+from nova_hwabi.machine_type import hooks, records, rules
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LocalHost:
+    """This host's capabilities and guest domains, read once."""
+
+    capabilities: HostCapabilities
+    domains: tuple[GuestDomain, ...]
+
+    def resolve(self, domain_type: str, arch: str):
+        """A function mapping an alias to this host's versioned type."""
+        guests = self.capabilities.guests_for(arch)
+
+        def resolve(alias: str) -> str | None:
+            for guest in guests:
+                found = guest.canonical_machine(alias, domain_type)
+                if found:
+                    return found
+            return None
+        return resolve
+
+
+def read_local_host(uri: str) -> LocalHost:
+    """Read capabilities and every domain's XML from libvirt at ``uri``."""
+    from nova_hwabi.capabilities.report import _import_libvirt
+
+    libvirt = _import_libvirt()
+    try:
+        conn = libvirt.openReadOnly(uri)
+    except libvirt.libvirtError as exc:
+        raise LibvirtConnectionError(
+            "cannot connect to libvirt at %s: %s" % (
+                uri, exc.get_error_message() or exc)
+        ) from None
+    try:
+        capabilities = parse_host_capabilities(conn.getCapabilities())
+        domains = []
+        for domain in conn.listAllDomains():
+            try:
+                domains.append(parse_guest_domain(domain.XMLDesc(0)))
+            except CapabilitiesError as exc:
+                LOG.warning("Skipping domain %s: %s", domain.UUIDString(),
+                            exc)
+        return LocalHost(capabilities, tuple(domains))
+    except libvirt.libvirtError as exc:
+        raise LibvirtConnectionError(
+            "libvirt at %s failed: %s" % (uri, exc.get_error_message() or exc)
+        ) from None
+    finally:
+        conn.close()
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What the recorder did (or would do) for one domain."""
+
+    uuid: str
+    change: hooks.RecordChange | None
+    note: str = ""
+
+
+def record_local_instances(ctxt, host: LocalHost, conf: Any, *,
+                           dry_run: bool = False) -> list[Recorded]:
+    """Record what each local instance lacks; idempotent."""
+    results = []
+    for domain in host.domains:
+        try:
+            record = records.load_record(ctxt, domain.uuid, domain.arch)
+        except records.UnknownInstanceError:
+            results.append(Recorded(domain.uuid, None,
+                                    "not a Nova instance: skipped"))
+            continue
+        change = hooks.at_startup(
+            record, domain, conf,
+            resolve=host.resolve(domain.domain_type, domain.arch or ""),
+        )
+        if not dry_run:
+            records.apply_change(ctxt, domain.uuid, change)
+        results.append(Recorded(domain.uuid, change))
+    return results
+
+
+@dataclass(frozen=True)
+class Audit:
+    """Recorded, pinned, running and default machine types of one guest."""
+
+    uuid: str
+    recorded: str | None
+    pinned: str | None
+    running: str | None
+    default: str | None
+    drift: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        """JSON-ready view."""
+        return dict(self.__dict__)
+
+
+def _drift(recorded, pinned, running, resolved) -> list[str]:
+    findings = []
+    if recorded is None:
+        findings.append("no machine type recorded: nova-hwabi-manage "
+                        "machine-type record")
+    if pinned and running and pinned != running:
+        findings.append("pinned %s but the guest runs %s" % (pinned,
+                                                            running))
+    if recorded and resolved and running and resolved != running:
+        findings.append(
+            "Nova's record %s means %s on this host but the guest runs %s: "
+            "a hard reboot or move would change its chipset; pin it with "
+            "nova-hwabi-manage machine-type update UUID %s"
+            % (recorded, resolved, running, running)
+        )
+    return findings
+
+
+def audit_local_instances(ctxt, host: LocalHost, conf: Any) -> list[Audit]:
+    """Compare what is recorded with what runs, for each local instance."""
+    audits = []
+    for domain in host.domains:
+        try:
+            found = records.get_machine_type(ctxt, domain.uuid)
+        except records.UnknownInstanceError:
+            continue
+        resolve = host.resolve(domain.domain_type, domain.arch or "")
+        recorded = found.recorded
+        resolved = None
+        if recorded:
+            parsed = rules.parse_machine_type(recorded)
+            resolved = resolve(recorded) if parsed.is_alias else recorded
+        audits.append(Audit(
+            uuid=domain.uuid, recorded=recorded, pinned=found.pinned,
+            running=domain.machine,
+            default=(rules.default_machine_type(domain.arch, conf)
+                     if domain.arch else None),
+            drift=_drift(recorded, found.pinned, domain.machine, resolved),
+        ))
+    return audits
