@@ -38,9 +38,18 @@ OPTS = [
         "request_filters",
         default=["address_space"],
         help="nova-hwabi request filters to run before Placement is asked, "
-        "by entry-point name in the nova_hwabi.request_filters namespace. "
-        "They only run in a scheduler started as nova-hwabi-scheduler (see "
-        "the README); the plain nova-scheduler never runs them.",
+        "by entry-point name in the nova_hwabi.request_filters namespace: "
+        "address_space (maxphysaddr traits) and machine_type (the trait "
+        "of the recorded machine type; enable it only once every compute "
+        "host sets [hwabi_capabilities] report_machine_type_traits). They "
+        "only run in a scheduler started as nova-hwabi-scheduler (see the "
+        "README); the plain nova-scheduler never runs them.",
+    ),
+    cfg.StrOpt(
+        "default_guest_arch",
+        default="x86_64",
+        help="Guest architecture the machine_type request filter assumes "
+        "when the image has no hw_architecture property.",
     ),
 ]
 

@@ -117,3 +117,49 @@ def test_a_failing_filter_does_not_reach_the_scheduler(caplog):
     finally:
         conf.clear_override("request_filters", group="hwabi_scheduler")
         request_filters.unregister_from_nova()
+
+
+class TestMachineTypeRequestFilter(test.TestCase):
+    """A move only reaches hosts whose QEMU offers the pinned type."""
+
+    def setUp(self):
+        super().setUp()
+        self.context = nova_context.get_admin_context()
+        hwabi_conf.register_opts(CONF)
+        self.addCleanup(request_filters.unregister_from_nova)
+        request_filters.register_with_nova(CONF)
+        self.flags(request_filters=["address_space", "machine_type"],
+                   group="hwabi_scheduler")
+
+    def _root_required(self, spec):
+        request_filter.process_reqspec(self.context, spec)
+        query = scheduler_utils.ResourceRequest.from_request_spec(
+            spec
+        ).to_querystring()
+        values = parse_qs(query).get("root_required", [""])[0]
+        return {v for v in values.split(",") if v and not v.startswith("!")}
+
+    def test_recorded_type_becomes_a_required_trait(self):
+        spec = inprocess.request_spec({}, {"hw_machine_type": "pc-q35-7.2"})
+        assert "CUSTOM_HWABI_MACHINE_X86_64_PC_Q35_7_2" in (
+            self._root_required(spec)
+        )
+
+    def test_image_arch_is_used(self):
+        spec = inprocess.request_spec({}, {"hw_machine_type": "virt-7.2",
+                                           "hw_architecture": "aarch64"})
+        assert "CUSTOM_HWABI_MACHINE_AARCH64_VIRT_7_2" in (
+            self._root_required(spec)
+        )
+
+    def test_no_machine_type_no_trait(self):
+        spec = inprocess.request_spec()
+        assert not any("HWABI_MACHINE" in t
+                       for t in self._root_required(spec))
+
+    def test_not_enabled_by_default(self):
+        self.flags(request_filters=["address_space"],
+                   group="hwabi_scheduler")
+        spec = inprocess.request_spec({}, {"hw_machine_type": "pc-q35-7.2"})
+        assert not any("HWABI_MACHINE" in t
+                       for t in self._root_required(spec))
