@@ -59,6 +59,11 @@ class EmbeddedPlacement:
         self.port: int | None = None
 
     @property
+    def log_path(self) -> Path:
+        """Where the service's own log goes."""
+        return self.workdir / "placement.log"
+
+    @property
     def endpoint(self) -> str:
         """The service's base URL."""
         return "http://127.0.0.1:%d" % self.port
@@ -71,15 +76,19 @@ class EmbeddedPlacement:
                 db=(self.workdir / "placement.db").resolve()
             ))
             self._db_sync(conf)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", __name__, str(self.workdir)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )
+        # stdout carries only the READY line; everything the service logs
+        # goes to placement.log, so no pipe can fill up and block it.
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", __name__, str(self.workdir)],
+                stdout=subprocess.PIPE, stderr=log, text=True,
+            )
         line = self.process.stdout.readline()
         if not line.startswith("READY "):
             self.stop()
             raise PlacementStartError(
-                "Placement did not start: %s" % (line or "no output")
+                "Placement did not start: %s (see %s)"
+                % (line.strip() or "no output", self.log_path)
             )
         self.port = int(line.split()[1])
         self._wait_until_ready(timeout)
@@ -114,6 +123,7 @@ class EmbeddedPlacement:
     def stop(self) -> None:
         """Stop the service (the database stays for a restart)."""
         if self.process is not None and self.process.poll() is None:
+            self.process.stdout.close()
             self.process.terminate()
             try:
                 self.process.wait(timeout=10)
@@ -144,6 +154,10 @@ def serve(workdir: str) -> None:
                          server_class=_ThreadingServer,
                          handler_class=_QuietHandler)
     print("READY %d" % server.server_port, flush=True)
+    # From now on stdout goes to the log too: the parent reads no more of
+    # the pipe, which would fill up and block the service.
+    log = open(os.path.join(workdir, "placement.log"), "ab")  # noqa: SIM115
+    os.dup2(log.fileno(), sys.stdout.fileno())
     server.serve_forever()
 
 
