@@ -281,18 +281,22 @@ def sync_provider_traits(
     dry_run: bool = False,
     retries: int = DEFAULT_RETRIES,
 ) -> SyncResult:
-    """Make ``provider``'s owned traits exactly ``desired``.
+    """Make ``provider``'s owned traits exactly the owned part of ``desired``.
 
-    Traits ``owned`` says are not ours are kept as they are. Raises
+    Traits ``owned`` says are not ours are kept as they are, and never
+    added. Raises
     :class:`PlacementConflictError` after ``retries`` conflicts in a row.
     """
     start = client.requests
     conflicts = 0
     created: set[str] = set()
+    # Traits we do not own are never ours to add either (e.g. address-space
+    # traits left to nova-compute).
+    ours = {t for t in desired if owned(t)}
     while True:
         current, generation = client.provider_traits(provider)
         foreign = {t for t in current if not owned(t)}
-        wanted = foreign | set(desired)
+        wanted = foreign | ours
         added, removed = wanted - current, current - wanted
         if dry_run or wanted == current:
             break

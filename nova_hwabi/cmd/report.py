@@ -106,8 +106,11 @@ CLI_OPTS = [
                 help="Make the host's resource provider in Placement carry "
                 "the traits nova-hwabi owns (others are left alone)."),
     cfg.StrOpt("provider", metavar="NAME_OR_UUID",
-               help="Resource provider to sync (default: the hypervisor "
-               "hostname, as Nova names compute node providers)."),
+               help="Resource provider to sync or to name in the provider "
+               "config (default: the hypervisor hostname, as Nova names "
+               "compute node providers). For Nova's every-local-node "
+               "sentinel write $$COMPUTE_NODE: oslo.config expands a "
+               "single $."),
     cfg.BoolOpt("dry-run", default=False,
                 help="With --sync: show the change, write nothing."),
     cfg.IntOpt("interval", metavar="SECONDS", min=1,
@@ -152,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     except CapabilitiesError as exc:
         return _fail(EXIT_BAD_DOCUMENT, exc)
     except OSError as exc:
-        return _fail(EXIT_BAD_DOCUMENT, "cannot read %s: %s" % (
+        return _fail(EXIT_BAD_DOCUMENT, "cannot access %s: %s" % (
             exc.filename, exc.strerror,
         ))
     except LibvirtConnectionError as exc:
@@ -183,9 +186,16 @@ def _run(conf: cfg.ConfigOpts) -> int:
 
 
 def _check_sync_options(conf: cfg.ConfigOpts) -> None:
-    for name in ("dry_run", "interval", "provider"):
+    for name in ("dry_run", "interval"):
         if conf[name] and not conf.sync:
             raise UsageError("--%s goes with --sync" % name.replace("_", "-"))
+    if conf.provider and not (conf.sync or conf.provider_config):
+        raise UsageError("--provider goes with --sync or --provider-config")
+    if conf.provider_config and not conf.provider_config.endswith(".yaml"):
+        raise UsageError(
+            "--provider-config %s: nova-compute only reads *.yaml files in "
+            "[compute] provider_config_location" % conf.provider_config
+        )
 
 
 def _report_and_sync(conf: cfg.ConfigOpts, client):

@@ -109,3 +109,28 @@ def _keep_test_methods_for_pytest() -> None:
 
 
 _keep_test_methods_for_pytest()
+
+
+@pytest.fixture(scope="session")
+def placement_service():
+    """A real Placement (sqlite, noauth2) on 127.0.0.1 for the session.
+
+    Started once because starting it costs seconds (schema creation, WSGI
+    app load); tests keep apart by creating providers with unique names.
+    Tests that stop and restart Placement must use an EmbeddedPlacement of
+    their own so this one stays up. If it cannot start, the tests needing
+    it fail with the reason.
+    """
+    from nova_hwabi.demo.placement_server import (
+        EmbeddedPlacement,
+        PlacementStartError,
+    )
+
+    service = EmbeddedPlacement()
+    try:
+        service.start()
+    except PlacementStartError as exc:
+        service.close()
+        pytest.fail("embedded Placement did not start: %s" % exc)
+    yield service
+    service.close()

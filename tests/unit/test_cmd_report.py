@@ -94,7 +94,7 @@ def test_config_file_enables_trait_families(capsys, tmp_path):
     (["--libvirt-version", "9.0.0"], report.EXIT_USAGE,
      "go with --capabilities"),
     (["--capabilities", "/no/such/file", "--libvirt-version", "9.0.0"],
-     report.EXIT_BAD_DOCUMENT, "cannot read /no/such/file"),
+     report.EXIT_BAD_DOCUMENT, "cannot access /no/such/file"),
     (["--capabilities", "/dev/null", "--libvirt-version", "9.0.0"],
      report.EXIT_BAD_DOCUMENT, "document is empty"),
     (["--connect", "qemu+unix:///system?socket=/no/such/sock"],
