@@ -1,0 +1,144 @@
+"""The recorder and the audit on a real libvirtd domain and Nova's DBs.
+
+A guest defined in the local libvirtd (from the alias ``q35``, which
+libvirt pins to the local QEMU's versioned type) and an instance record in
+Nova's cell database with the same UUID: the recorder records the
+versioned type and the device models, idempotently, and mirrors them into
+the RequestSpec; the audit flags a record that would change the guest's
+chipset. Nova's own recording keeps the alias (DESIGN defect 5).
+"""
+
+import re
+import uuid
+
+import fixtures
+import nova.conf
+import pytest
+from nova import context as nova_context
+from nova import objects, test
+from nova.virt.libvirt import utils as libvirt_utils
+from sqlalchemy import exc as sqla_exc
+
+from nova_hwabi import conf as hwabi_conf
+from nova_hwabi.machine_type import hooks, recorder, records
+from tests.conftest import DOMAINS
+from tests.functional.conftest import URI, virsh
+
+CONF = nova.conf.CONF
+
+
+def _define_domain(instance_uuid: str) -> str:
+    """Define (not start) a TCG q35 guest with this UUID; return its name."""
+    template = (DOMAINS / "src" / "q35-plain.define.xml").read_text()
+    name = "hwabi-rec-%s" % instance_uuid[:8]
+    document = re.sub(r"<name>[^<]*</name>", "<name>%s</name>" % name,
+                      template)
+    document = re.sub(r"<uuid>[^<]*</uuid>",
+                      "<uuid>%s</uuid>" % instance_uuid, document)
+    document = re.sub(r"<disk type='file'.*?</disk>", "", document,
+                      flags=re.S)
+    path = "/tmp/%s.xml" % name
+    with open(path, "w") as handle:
+        handle.write(document)
+    virsh("define", path)
+    return name
+
+
+@pytest.mark.usefixtures("libvirtd")
+class TestRecorderOnALiveDomain(test.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        # Nova 34's own Instance.get_by_uuid uses SQLAlchemy's deprecated
+        # noload(), which Nova's WarningsFixture turns into an error.
+        self.useFixture(fixtures.WarningsFilter([{
+            "action": "ignore", "message": r"The noload\(\) option",
+            "category": sqla_exc.SADeprecationWarning,
+        }]))
+        hwabi_conf.register_opts(CONF)
+        self.context = nova_context.get_admin_context()
+        self.uuid = str(uuid.uuid4())
+        cell = self.cell_mappings["cell1"]
+        with nova_context.target_cell(self.context, cell) as cctxt:
+            objects.Instance(
+                context=cctxt, uuid=self.uuid, vm_state="active",
+                project_id="p", user_id="u",
+                system_metadata={"image_hw_disk_bus": "scsi"},
+            ).create()
+        objects.InstanceMapping(context=self.context,
+                                instance_uuid=self.uuid, cell_mapping=cell,
+                                project_id="p").create()
+        objects.RequestSpec(
+            context=self.context, instance_uuid=self.uuid,
+            flavor=objects.Flavor(id=1, flavorid="1", name="f",
+                                  memory_mb=64, vcpus=1, root_gb=0,
+                                  ephemeral_gb=0, swap=0, extra_specs={}),
+            image=objects.ImageMeta.from_dict({"properties": {}}),
+            project_id="p", user_id="u", num_instances=1,
+            instance_group=None,
+            pci_requests=objects.InstancePCIRequests(requests=[]),
+        ).create()
+        self.domain = _define_domain(self.uuid)
+        self.addCleanup(virsh, "undefine", self.domain, check=False)
+
+    def _ours(self, results):
+        return [r for r in results if r.uuid == self.uuid]
+
+    def test_record_pins_the_versioned_type_idempotently(self):
+        host = recorder.read_local_host(URI)
+        running = next(d for d in host.domains if d.uuid == self.uuid)
+        assert running.machine.startswith("pc-q35-")
+
+        (dry,) = self._ours(recorder.record_local_instances(
+            self.context, host, CONF, dry_run=True))
+        assert dry.change.set[hooks.RECORDED_KEY] == running.machine
+        assert records.get_machine_type(self.context, self.uuid).recorded \
+            is None
+
+        (done,) = self._ours(recorder.record_local_instances(
+            self.context, host, CONF))
+        assert not done.change.empty
+        found = records.get_machine_type(self.context, self.uuid)
+        assert (found.recorded, found.pinned) == (running.machine,
+                                                  running.machine)
+        properties = records.image_properties(self.context, self.uuid)
+        assert properties["hw_disk_bus"] == "scsi"  # recorded wins
+        assert properties["hw_video_model"] == "bochs"  # from the domain
+        spec = objects.RequestSpec.get_by_instance_uuid(self.context,
+                                                        self.uuid)
+        assert spec.image.properties.hw_machine_type == running.machine
+
+        (again,) = self._ours(recorder.record_local_instances(
+            self.context, host, CONF))
+        assert again.change.empty
+
+    def test_audit_flags_a_record_that_would_change_the_chipset(self):
+        host = recorder.read_local_host(URI)
+        (missing,) = self._ours(
+            recorder.audit_local_instances(self.context, host, CONF))
+        assert "no machine type recorded" in missing.drift[0]
+
+        # Nova's record says i440fx while the guest runs q35.
+        records.apply_change(self.context, self.uuid, hooks.RecordChange(
+            set={hooks.RECORDED_KEY: "pc"}))
+        (drift,) = self._ours(
+            recorder.audit_local_instances(self.context, host, CONF))
+        assert any("would change its chipset" in d for d in drift.drift)
+        assert drift.running.startswith("pc-q35-")
+
+    def test_upstream_records_the_alias_not_what_runs(self):
+        # DESIGN defect 5: Nova's libvirt driver records get_machine_type()
+        # of the image and config, an alias, never the versioned type the
+        # guest runs, so a QEMU upgrade that moves the alias drifts the ABI.
+        self.flags(hw_machine_type=["x86_64=q35"], group="libvirt")
+        image_meta = objects.ImageMeta.from_dict(
+            {"properties": {"hw_architecture": "x86_64"}})
+        upstream = libvirt_utils.get_machine_type(image_meta)
+        host = recorder.read_local_host(URI)
+        running = next(d for d in host.domains if d.uuid == self.uuid)
+        assert upstream == "q35"
+        assert running.machine != upstream
+        ours = hooks.at_startup(
+            records.load_record(self.context, self.uuid, "x86_64"),
+            running, CONF)
+        assert ours.set[hooks.PINNED_KEY] == running.machine
