@@ -19,6 +19,7 @@ help and the README.
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import json
 import sys
@@ -218,7 +219,7 @@ def _parse_assignments(values: list[str]) -> dict[str, str]:
 
 def _change_properties(ctxt, args, changes) -> int:
     try:
-        previous = records.set_image_properties(
+        changed = records.set_image_properties(
             ctxt, args.instance_uuid, changes
         )
     except records.UnknownInstanceError as exc:
@@ -230,8 +231,8 @@ def _change_properties(ctxt, args, changes) -> int:
         return _fail(code, str(exc))
     _Output(args.format).emit({
         "instance": args.instance_uuid,
-        "changed": {name: {"previous": previous[name], "new": value}
-                    for name, value in changes.items()},
+        "changed": {name: {"previous": previous, "new": new}
+                    for name, (previous, new) in changed.items()},
     })
     return EXIT_OK
 
@@ -261,6 +262,18 @@ def image_property_unset(ctxt, args) -> int:
                               dict.fromkeys(args.properties))
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            "expected a whole number >= 1, got %r" % text
+        )
+    return value
+
+
 def _leaf(subparsers, name, handler, help_text):
     parser = subparsers.add_parser(name, help=help_text,
                                    description=handler.__doc__)
@@ -287,7 +300,7 @@ def _add_command_parsers(subparsers) -> None:
     unset = _leaf(commands, "list-unset", machine_type_list_unset,
                   "list instances with no recorded machine type")
     unset.add_argument("--cell-uuid")
-    unset.add_argument("--limit", type=int)
+    unset.add_argument("--limit", type=_positive_int)
     unset.add_argument("--marker", help="last UUID of the previous page")
     record = _leaf(commands, "record", machine_type_record,
                    "record what local instances lack (compute host)")
@@ -340,6 +353,9 @@ def main(argv: list[str] | None = None) -> int:
     conf.register_cli_opt(cfg.SubCommandOpt(
         "category", title="commands", handler=_add_command_parsers))
     argv = sys.argv[1:] if argv is None else argv
+    # stdout carries results (possibly JSON); log lines go to stderr.
+    logging.register_options(conf)
+    conf.set_default("use_stderr", True)
     nova_config.parse_args(["nova-hwabi-manage", *argv],
                            prog="nova-hwabi-manage")
     logging.setup(conf, "nova-hwabi")
@@ -349,9 +365,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(nova_context.get_admin_context(), args)
     except Exception as exc:
-        logging.getLogger(__name__).exception("Unexpected error")
-        return _fail(EXIT_UNEXPECTED, "unexpected %s: %s"
-                     % (type(exc).__name__, exc))
+        # One line for people; the traceback with --debug.
+        logging.getLogger(__name__).debug("Unexpected error", exc_info=True)
+        first_line = (str(exc).strip().splitlines() or [""])[0][:300]
+        return _fail(EXIT_UNEXPECTED, "unexpected %s: %s (run with --debug "
+                     "for details)" % (type(exc).__name__, first_line))
 
 
 if __name__ == "__main__":

@@ -77,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     nova_config.parse_args(["nova-hwabi-status", *argv],
                            prog="nova-hwabi-status")
     objects.register_all()
+    # oslo.upgradecheck reads --json from its module-level CONF, which only
+    # its own main() sets; we parse through Nova's config instead.
+    upgradecheck.CONF = conf
     return upgradecheck.run(conf)
 
 

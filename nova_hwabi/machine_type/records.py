@@ -158,10 +158,14 @@ def update_machine_type(ctxt, instance_uuid: str, machine_type: str, *,
     """
     parsed = rules.parse_machine_type(machine_type)
     _, instance = _locate(ctxt, instance_uuid)
-    _check_updatable(instance)
     previous = instance.system_metadata.get(RECORDED_KEY)
     if previous == machine_type:
+        # Nothing changes for the guest, whatever its state; still make
+        # sure the pin and the RequestSpec carry it (Nova or upstream
+        # nova-manage may have recorded it without them).
+        _complete_record(ctxt, instance, parsed)
         return previous, machine_type
+    _check_updatable(instance)
     if previous and force:
         LOG.warning("Forcing instance %s from machine type %s to %s: the "
                     "guest's hardware changes at its next start",
@@ -179,6 +183,15 @@ def update_machine_type(ctxt, instance_uuid: str, machine_type: str, *,
     _save_request_spec_image(ctxt, instance_uuid,
                              {"hw_machine_type": machine_type})
     return previous, machine_type
+
+
+def _complete_record(ctxt, instance, parsed) -> None:
+    metadata = instance.system_metadata
+    if not parsed.is_alias and metadata.get(PINNED_KEY) != parsed.name:
+        metadata[PINNED_KEY] = parsed.name
+        instance.save()
+    _save_request_spec_image(ctxt, instance.uuid,
+                             {"hw_machine_type": parsed.name})
 
 
 @dataclass(frozen=True)
@@ -279,7 +292,7 @@ def set_image_properties(ctxt, instance_uuid: str,
 
     Every name and value is validated before anything is written, against
     the instance's recorded machine type; the instance must be stopped or
-    shelved. Returns the previous values of the changed properties.
+    shelved. Returns {name: (previous, new)} with the values as stored.
     """
     _, instance = _locate(ctxt, instance_uuid)
     _check_updatable(instance)
@@ -294,8 +307,8 @@ def set_image_properties(ctxt, instance_uuid: str,
             normalised[name] = rules.validate_image_property(
                 name, value, machine_type
             )
-    previous = {name: metadata.get(IMAGE_PREFIX + name)
-                for name in normalised}
+    changed = {name: (metadata.get(IMAGE_PREFIX + name), value)
+               for name, value in normalised.items()}
     for name, value in normalised.items():
         if value is None:
             metadata.pop(IMAGE_PREFIX + name, None)
@@ -303,7 +316,7 @@ def set_image_properties(ctxt, instance_uuid: str,
             metadata[IMAGE_PREFIX + name] = value
     instance.save()
     _save_request_spec_image(ctxt, instance_uuid, normalised)
-    return previous
+    return changed
 
 
 def load_record(ctxt, instance_uuid: str, arch: str | None = None):

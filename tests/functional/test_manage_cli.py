@@ -1,0 +1,632 @@
+"""nova-hwabi-manage and nova-hwabi-status as operators run them.
+
+Each command runs as a subprocess (``python -m nova_hwabi.cmd.manage
+--config-file nova.conf ...``) against sqlite databases that Nova's own
+``nova-manage`` created: an API database, cell0 and two cells, created and
+mapped with ``api_db sync``, ``db sync``, ``cell_v2 map_cell0`` and
+``cell_v2 create_cell``, then seeded with instances, compute nodes (QEMU
+and ironic) and RequestSpecs through Nova's objects by this module run as
+a script. What is proven:
+
+* every command's documented exit codes (``get`` 0/2/3, ``update``
+  0/2/3/4/5, ``list-unset`` 0/2/3, ``image-property show``/``list``
+  0/2/3, ``set`` 0/2/3/4/5/6, ``unset`` 0/3/5, 1 for an unexpected error);
+* ``--format json`` output parses and says what the databases (read back
+  with sqlite3, not through the code under test) now hold, including the
+  RequestSpec image;
+* refusals are one line on stderr, never a traceback;
+* ``list-unset`` paging with ``--limit``/``--marker`` walks both cells in
+  UUID order, ``--cell-uuid`` restricts to one cell;
+* ``nova-hwabi-status upgrade check`` warns (1) while libvirt instances
+  have no recorded machine type, succeeds (0) once all are recorded (the
+  ironic and the building instance never count), fails (2) on a malformed
+  ``[libvirt] hw_machine_type``.
+
+Subprocesses cost seconds each (Nova's imports), so the databases are
+built once per module and the independent commands run concurrently, each
+on instances no other command of the batch changes.
+"""
+
+import concurrent.futures
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PYTHON = sys.executable
+NOVA_MANAGE = str(Path(sys.executable).parent / "nova-manage")
+DATABASES = ("api", "cell0", "cell1", "cell2")
+ERROR_PREFIX = "nova-hwabi-manage: error: "
+
+
+def _uuid(number: int) -> str:
+    return "00000000-0000-4000-8000-%012d" % number
+
+
+# Compute nodes per cell: (name, hypervisor_type).
+NODES = {
+    "cell1": (("qemu1", "QEMU"), ("ironic1", "ironic")),
+    "cell2": (("qemu2", "QEMU"),),
+}
+
+# number: (cell, vm_state, node, recorded machine type, image properties)
+STOPPED_1, STOPPED_2, OFFLOADED_1, ACTIVE_2, ACTIVE_1 = 10, 12, 14, 16, 18
+IRONIC, BUILDING, IN_CELL0 = 60, 61, 62
+ALIAS, PINNED, ACTIVE, TO_FORCE, TO_SET, TO_UNSET, TO_SHOW = (
+    30, 31, 32, 33, 34, 35, 36)
+INSTANCES = {
+    # No machine type recorded, on libvirt nodes or none.
+    STOPPED_1: ("cell1", "stopped", "qemu1", None, {}),
+    STOPPED_2: ("cell2", "stopped", "qemu2", None, {}),
+    OFFLOADED_1: ("cell1", "shelved_offloaded", None, None, {}),
+    ACTIVE_2: ("cell2", "active", "qemu2", None, {}),
+    ACTIVE_1: ("cell1", "active", "qemu1", None, {}),
+    # No machine type either, but none to record.
+    IRONIC: ("cell1", "active", "ironic1", None, {}),
+    BUILDING: ("cell2", "building", None, None, {}),
+    IN_CELL0: ("cell0", "error", None, None, {}),
+    # Recorded.
+    ALIAS: ("cell1", "stopped", "qemu1", "q35", {}),
+    PINNED: ("cell2", "stopped", "qemu2", "pc-q35-7.2", {}),
+    ACTIVE: ("cell1", "active", "qemu1", "pc-q35-7.2", {}),
+    TO_FORCE: ("cell1", "stopped", "qemu1", "pc-q35-7.2", {}),
+    TO_SET: ("cell1", "shelved", "qemu1", "pc-q35-7.2", {}),
+    TO_UNSET: ("cell2", "stopped", "qemu2", "pc-i440fx-7.2",
+               {"hw_disk_bus": "ide"}),
+    TO_SHOW: ("cell1", "shelved_offloaded", None, "pc-i440fx-7.2",
+              {"hw_disk_bus": "ide", "hw_vif_model": "e1000"}),
+}
+UNSET = [STOPPED_1, STOPPED_2, OFFLOADED_1, ACTIVE_2, ACTIVE_1]
+UNSET_UUIDS = [_uuid(n) for n in UNSET]
+UNMAPPED, UNKNOWN = 50, 99
+NO_SUCH_CELL = "11111111-2222-4333-8444-555555555555"
+
+
+# -- the seeding script: this module run by the fixture's subprocess ------
+
+
+def seed(conf_path: str) -> None:
+    """Create the instances above with Nova's objects; print cell UUIDs."""
+    # Nova picks its concurrency backend before its other modules load.
+    from nova import monkey_patch
+
+    monkey_patch.patch(backend="threading")
+    from nova import config, context, objects
+
+    config.parse_args(["seed", "--config-file", conf_path])
+    objects.register_all()
+    ctxt = context.get_admin_context()
+    cells = {cell.name: cell for cell in
+             objects.CellMappingList.get_all(ctxt)}
+    node_ids = {}
+    for cell_name, nodes in NODES.items():
+        with context.target_cell(ctxt, cells[cell_name]) as cctxt:
+            for index, (name, hypervisor_type) in enumerate(nodes):
+                node = objects.ComputeNode(
+                    context=cctxt, host=name, hypervisor_hostname=name,
+                    hypervisor_type=hypervisor_type, hypervisor_version=1,
+                    vcpus=4, memory_mb=4096, local_gb=40, vcpus_used=0,
+                    memory_mb_used=0, local_gb_used=0, cpu_info="{}",
+                    uuid="aaaaaaaa-0000-4000-8000-%s%011d"
+                    % (cell_name[-1], index),
+                )
+                node.create()
+                node_ids[name] = node.id
+    for number, (cell_name, state, node, machine_type,
+                 properties) in INSTANCES.items():
+        metadata = {"image_" + key: value
+                    for key, value in properties.items()}
+        if machine_type:
+            metadata["image_hw_machine_type"] = machine_type
+            if "-" in machine_type:
+                metadata["hwabi_machine_type"] = machine_type
+        cell = cells[cell_name]
+        with context.target_cell(ctxt, cell) as cctxt:
+            objects.Instance(
+                context=cctxt, uuid=_uuid(number), vm_state=state,
+                host=node, node=node, compute_id=node_ids.get(node),
+                project_id="p", user_id="u", system_metadata=metadata,
+            ).create()
+        objects.InstanceMapping(
+            context=ctxt, instance_uuid=_uuid(number), cell_mapping=cell,
+            project_id="p",
+        ).create()
+        if cell_name == "cell0":
+            continue
+        objects.RequestSpec(
+            context=ctxt, instance_uuid=_uuid(number),
+            flavor=objects.Flavor(
+                id=1, flavorid="1", name="f", memory_mb=512, vcpus=1,
+                root_gb=1, ephemeral_gb=0, swap=0, extra_specs={},
+            ),
+            image=objects.ImageMeta.from_dict(
+                {"properties": dict(properties)}),
+            project_id="p", user_id="u", num_instances=1,
+            instance_group=None,
+            pci_requests=objects.InstancePCIRequests(requests=[]),
+        ).create()
+    objects.InstanceMapping(
+        context=ctxt, instance_uuid=_uuid(UNMAPPED), cell_mapping=None,
+        project_id="p",
+    ).create()
+    print(json.dumps({name: cell.uuid for name, cell in cells.items()}))
+
+
+# -- running things --------------------------------------------------------
+
+
+def _run(argv, timeout=300) -> subprocess.CompletedProcess:
+    return subprocess.run(argv, capture_output=True, text=True,
+                          timeout=timeout, check=False)
+
+
+def _checked(argv) -> str:
+    result = _run(argv)
+    assert result.returncode == 0, (
+        "%s failed (%d):\n%s\n%s" % (" ".join(argv), result.returncode,
+                                     result.stdout, result.stderr))
+    return result.stdout
+
+
+def _in_parallel(commands: dict, workers: int = 3) -> dict:
+    """{name: argv} -> {name: CompletedProcess}, run concurrently."""
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        futures = {name: pool.submit(_run, argv)
+                   for name, argv in commands.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def _write_conf(path: Path, api: Path, database: Path,
+                extra: str = "") -> Path:
+    path.write_text(
+        "[DEFAULT]\ntransport_url = fake:/\n"
+        "[api_database]\nconnection = sqlite:///%s\n"
+        "[database]\nconnection = sqlite:///%s\n%s" % (api, database, extra)
+    )
+    return path
+
+
+class Deployment:
+    """The databases, the config files and a snapshot to restore."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.snapshot = root / "snapshot"
+        self.db = {name: root / ("%s.db" % name) for name in DATABASES}
+        self.conf = _write_conf(root / "nova.conf", self.db["api"],
+                                self.db["cell1"])
+        self.cells: dict[str, str] = {}
+
+    def url(self, name: str) -> str:
+        return "sqlite:///%s" % self.db[name]
+
+    def build(self) -> None:
+        # The four schemas are independent files: sync them at once.
+        local = {name: _write_conf(self.root / ("%s.conf" % name),
+                                   self.db["api"], self.db[name])
+                 for name in ("cell0", "cell1", "cell2")}
+        syncs = {"api": [NOVA_MANAGE, "--config-file", str(self.conf),
+                         "api_db", "sync"]}
+        for name, conf in local.items():
+            syncs[name] = [NOVA_MANAGE, "--config-file", str(conf), "db",
+                           "sync", "--local_cell"]
+        for name, result in _in_parallel(syncs, workers=4).items():
+            assert result.returncode == 0, (name, result.stderr[-2000:])
+        manage = [NOVA_MANAGE, "--config-file", str(self.conf), "cell_v2"]
+        _checked([*manage, "map_cell0", "--database_connection",
+                  self.url("cell0")])
+        # nova-manage refuses two cells sharing a transport URL.
+        for name, transport in (("cell1", "fake:/"),
+                                ("cell2", "fake://cell2/")):
+            _checked([*manage, "create_cell", "--name", name,
+                      "--database_connection", self.url(name),
+                      "--transport-url", transport])
+        output = _checked([PYTHON, __file__, "seed", str(self.conf)])
+        self.cells = json.loads(output.strip().splitlines()[-1])
+        assert set(self.cells) == {"cell0", "cell1", "cell2"}
+        self.snapshot.mkdir()
+        for path in self.db.values():
+            shutil.copy2(path, self.snapshot / path.name)
+
+    def restore(self) -> None:
+        for path in self.db.values():
+            shutil.copy2(self.snapshot / path.name, path)
+
+    # -- reading the databases directly, not through the code under test --
+
+    def metadata(self) -> dict:
+        """{instance uuid: {key: value}} of every live cell database."""
+        found = {}
+        for name in ("cell1", "cell2"):
+            with sqlite3.connect(self.db[name]) as db:
+                for uuid, key, value in db.execute(
+                        "SELECT instance_uuid, key, value FROM "
+                        "instance_system_metadata WHERE deleted = 0"):
+                    found.setdefault(uuid, {})[key] = value
+        return found
+
+    def spec_properties(self) -> dict:
+        """{instance uuid: RequestSpec image properties}."""
+        found = {}
+        with sqlite3.connect(self.db["api"]) as db:
+            for uuid, spec in db.execute(
+                    "SELECT instance_uuid, spec FROM request_specs"):
+                image = json.loads(spec)["nova_object.data"]["image"]
+                found[uuid] = (image["nova_object.data"]["properties"]
+                               ["nova_object.data"])
+        return found
+
+    def record(self, numbers, machine_type: str) -> None:
+        """Record a machine type the way nova-compute would, in SQL."""
+        for number in numbers:
+            cell = INSTANCES[number][0]
+            with sqlite3.connect(self.db[cell]) as db:
+                db.execute(
+                    "INSERT INTO instance_system_metadata (created_at, "
+                    "deleted, instance_uuid, key, value) VALUES "
+                    "(CURRENT_TIMESTAMP, 0, ?, 'image_hw_machine_type', ?)",
+                    (_uuid(number), machine_type))
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory):
+    deployment = Deployment(tmp_path_factory.mktemp("nova-dbs"))
+    deployment.build()
+    return deployment
+
+
+@pytest.fixture
+def fresh(deployment):
+    """The deployment as seeded, for tests that run commands in order."""
+    deployment.restore()
+    return deployment
+
+
+def manage(deployment, *args, conf=None) -> list[str]:
+    return [PYTHON, "-m", "nova_hwabi.cmd.manage", "--config-file",
+            str(conf or deployment.conf), *args]
+
+
+def status(deployment, conf=None) -> list[str]:
+    return [PYTHON, "-m", "nova_hwabi.cmd.status", "--config-file",
+            str(conf or deployment.conf), "upgrade", "check"]
+
+
+def _json(result):
+    return json.loads(result.stdout)
+
+
+def assert_one_line_error(result, *needles):
+    """stderr is exactly one 'nova-hwabi-manage: error:' line."""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(ERROR_PREFIX), result.stderr
+    for needle in needles:
+        assert needle in lines[0], (needle, lines[0])
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+# -- the batch: independent commands, run once, concurrently ---------------
+
+MT, IP = "machine-type", "image-property"
+J = ("--format", "json")
+# name: (arguments, documented exit code, text the one-line error names).
+BATCH = {
+    "get": ((MT, "get", _uuid(PINNED), *J), 0, None),
+    "get-unknown": ((MT, "get", _uuid(UNKNOWN)), 2, _uuid(UNKNOWN)),
+    "get-unset": ((MT, "get", _uuid(STOPPED_1), *J), 3,
+                  "no recorded machine type"),
+    "update-pin": ((MT, "update", _uuid(ALIAS), "pc-q35-7.2", *J), 0, None),
+    "update-force": ((MT, "update", _uuid(TO_FORCE), "pc-q35-6.2",
+                      "--force", *J), 0, None),
+    "update-unknown": ((MT, "update", _uuid(UNKNOWN), "q35"), 2,
+                       _uuid(UNKNOWN)),
+    "update-active": ((MT, "update", _uuid(ACTIVE), "pc-q35-8.0"), 3,
+                      "active"),
+    "update-active-force": ((MT, "update", _uuid(ACTIVE), "pc-q35-8.0",
+                             "--force"), 3, "active"),
+    "update-downgrade": ((MT, "update", _uuid(PINNED), "pc-q35-6.2"), 4,
+                         "downgrade"),
+    "update-junk": ((MT, "update", _uuid(PINNED), "pc-q35-5x2junk"), 5,
+                    "5x2junk"),
+    "update-junk-force": ((MT, "update", _uuid(PINNED), "pc-q35-5x2junk",
+                           "--force"), 5, "5x2junk"),
+    "list-unset": ((MT, "list-unset", *J), 3, None),
+    "list-unset-table": ((MT, "list-unset"), 3, None),
+    "list-unset-cell2": ((MT, "list-unset", "--cell-uuid", "{cell2}", *J),
+                         3, None),
+    "list-unset-no-cell": ((MT, "list-unset", "--cell-uuid", NO_SUCH_CELL),
+                           2, NO_SUCH_CELL),
+    "show": ((IP, "show", _uuid(TO_SHOW), "hw_disk_bus"), 0, None),
+    "list": ((IP, "list", _uuid(TO_SHOW), *J), 0, None),
+    "show-missing": ((IP, "show", _uuid(TO_SHOW), "hw_scsi_model"), 3,
+                     "hw_scsi_model"),
+    "show-unknown": ((IP, "show", _uuid(UNKNOWN)), 2, _uuid(UNKNOWN)),
+    "set": ((IP, "set", _uuid(TO_SET), "--property", "hw_disk_bus=SATA",
+             "--property", "hw_vif_model=e1000", *J), 0, None),
+    "set-unknown": ((IP, "set", _uuid(UNKNOWN), "--property",
+                     "hw_disk_bus=sata"), 2, _uuid(UNKNOWN)),
+    "set-active": ((IP, "set", _uuid(ACTIVE), "--property",
+                    "hw_disk_bus=sata"), 3, "active"),
+    "set-no-equals": ((IP, "set", _uuid(PINNED), "--property",
+                       "hw_disk_bus"), 4, "NAME=VALUE"),
+    "set-nothing": ((IP, "set", _uuid(PINNED)), 4, "--property"),
+    "set-machine-type": ((IP, "set", _uuid(PINNED), "--property",
+                          "hw_machine_type=q35"), 5, "machine-type update"),
+    # Upstream reports both of these as a bad value (defect 9).
+    "set-key-a-b": ((IP, "set", _uuid(PINNED), "--property", "key=a=b"), 5,
+                    "'key'"),
+    "set-value-a-b": ((IP, "set", _uuid(PINNED), "--property",
+                       "hw_disk_bus=a=b"), 6, "'a=b'"),
+    "set-ide-on-q35": ((IP, "set", _uuid(PINNED), "--property",
+                        "hw_disk_bus=ide"), 6, "pc-q35-7.2"),
+    "unset": ((IP, "unset", _uuid(TO_UNSET), "hw_disk_bus", *J), 0, None),
+    "unset-machine-type": ((IP, "unset", _uuid(PINNED), "hw_machine_type"),
+                           5, "hw_machine_type"),
+    "unset-active": ((IP, "unset", _uuid(ACTIVE), "hw_disk_bus"), 3,
+                     "active"),
+}
+# Commands whose success also prints data, and whose exit code 3 is an
+# answer rather than an error.
+ANSWERS = ("list-unset", "list-unset-table", "list-unset-cell2")
+
+
+@pytest.fixture(scope="module")
+def batch(deployment):
+    """Every BATCH command run once on the seeded databases, concurrently,
+    plus the databases' state afterwards."""
+    deployment.restore()
+    commands = {
+        name: manage(deployment, *(arg.format(**deployment.cells)
+                                   for arg in args))
+        for name, (args, _, _) in BATCH.items()
+    }
+    broken_api = deployment.root / "empty-api.db"
+    broken_api.touch()
+    commands["broken-database"] = manage(
+        deployment, MT, "get", _uuid(PINNED), *J,
+        conf=_write_conf(deployment.root / "broken.conf", broken_api,
+                         deployment.db["cell1"]))
+    commands["status"] = status(deployment)
+    commands["status-bad-config"] = status(
+        deployment, conf=_write_conf(
+            deployment.root / "bad-default.conf", deployment.db["api"],
+            deployment.db["cell1"], "[libvirt]\nhw_machine_type = q35\n"))
+    results = _in_parallel(commands)
+    results["metadata"] = deployment.metadata()
+    results["specs"] = deployment.spec_properties()
+    return results
+
+
+@pytest.mark.parametrize("name", list(BATCH))
+def test_exit_code_and_error_line(batch, name):
+    _, code, needle = BATCH[name]
+    result = batch[name]
+    assert result.returncode == code, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stdout + result.stderr
+    if name == "update-force":
+        # --force goes through with a warning, on stderr, saying what the
+        # guest will see.
+        (line,) = result.stderr.strip().splitlines()
+        assert "WARNING" in line and "Forcing instance" in line
+    elif code == 0 or name in ANSWERS:
+        assert result.stderr == ""
+    else:
+        assert_one_line_error(result, needle)
+
+
+def test_get_json(batch, deployment):
+    found = _json(batch["get"])
+    assert found == {
+        "uuid": _uuid(PINNED), "cell": deployment.cells["cell2"],
+        "vm_state": "stopped", "host": "qemu2", "node": "qemu2",
+        "recorded": "pc-q35-7.2", "pinned": "pc-q35-7.2",
+    }
+    # Exit 3 still shows the instance, with nothing recorded.
+    unset = _json(batch["get-unset"])
+    assert (unset["uuid"], unset["cell"], unset["recorded"]) == (
+        _uuid(STOPPED_1), deployment.cells["cell1"], None)
+
+
+def test_update_writes_record_pin_and_request_spec(batch):
+    assert _json(batch["update-pin"]) == {
+        "instance": _uuid(ALIAS), "previous": "q35",
+        "machine_type": "pc-q35-7.2"}
+    metadata = batch["metadata"][_uuid(ALIAS)]
+    assert metadata["image_hw_machine_type"] == "pc-q35-7.2"
+    assert metadata["hwabi_machine_type"] == "pc-q35-7.2"
+    # DESIGN defect 6: a move rebuilds from the RequestSpec image.
+    assert batch["specs"][_uuid(ALIAS)]["hw_machine_type"] == "pc-q35-7.2"
+
+
+def test_forced_downgrade_is_written(batch):
+    metadata = batch["metadata"][_uuid(TO_FORCE)]
+    assert metadata["image_hw_machine_type"] == "pc-q35-6.2"
+    assert metadata["hwabi_machine_type"] == "pc-q35-6.2"
+    assert batch["specs"][_uuid(TO_FORCE)]["hw_machine_type"] == (
+        "pc-q35-6.2")
+
+
+def test_forced_update_json_parses(batch):
+    assert _json(batch["update-force"]) == {
+        "instance": _uuid(TO_FORCE), "previous": "pc-q35-7.2",
+        "machine_type": "pc-q35-6.2"}
+
+
+def test_refusals_write_nothing(batch):
+    # Every refused update and set in the batch targeted PINNED or ACTIVE.
+    assert batch["metadata"][_uuid(PINNED)] == {
+        "image_hw_machine_type": "pc-q35-7.2",
+        "hwabi_machine_type": "pc-q35-7.2"}
+    assert batch["metadata"][_uuid(ACTIVE)] == {
+        "image_hw_machine_type": "pc-q35-7.2",
+        "hwabi_machine_type": "pc-q35-7.2"}
+    assert batch["specs"][_uuid(PINNED)] == {}
+    assert batch["specs"][_uuid(ACTIVE)] == {}
+
+
+def test_list_unset_json_and_table(batch, deployment):
+    listed = _json(batch["list-unset"])
+    assert [item["uuid"] for item in listed] == sorted(UNSET_UUIDS)
+    for item in listed:
+        cell, state, node, _, _ = INSTANCES[UNSET[
+            UNSET_UUIDS.index(item["uuid"])]]
+        assert (item["cell"], item["vm_state"], item["host"],
+                item["node"]) == (deployment.cells[cell], state, node, node)
+    table = batch["list-unset-table"].stdout.splitlines()
+    assert [line.split()[0] for line in table] == sorted(UNSET_UUIDS)
+    assert table[0].split()[1:] == [deployment.cells["cell1"], "stopped",
+                                    "qemu1"]
+
+
+def test_list_unset_cell_uuid(batch, deployment):
+    listed = _json(batch["list-unset-cell2"])
+    assert [item["uuid"] for item in listed] == sorted(
+        _uuid(n) for n in UNSET if INSTANCES[n][0] == "cell2")
+    assert {item["cell"] for item in listed} == {deployment.cells["cell2"]}
+
+
+def test_image_property_show_and_list(batch):
+    assert batch["show"].stdout.split() == ["hw_disk_bus", "ide"]
+    expected = {"hw_disk_bus": "ide", "hw_vif_model": "e1000",
+                "hw_machine_type": "pc-i440fx-7.2"}
+    assert _json(batch["list"]) == expected
+
+
+def test_image_property_set_normalises_and_mirrors(batch):
+    assert _json(batch["set"])["instance"] == _uuid(TO_SET)
+    metadata = batch["metadata"][_uuid(TO_SET)]
+    assert (metadata["image_hw_disk_bus"],
+            metadata["image_hw_vif_model"]) == ("sata", "e1000")
+    spec = batch["specs"][_uuid(TO_SET)]
+    assert (spec["hw_disk_bus"], spec["hw_vif_model"]) == ("sata", "e1000")
+
+
+def test_image_property_set_json_shows_what_was_stored(batch):
+    assert _json(batch["set"])["changed"] == {
+        "hw_disk_bus": {"previous": None, "new": "sata"},
+        "hw_vif_model": {"previous": None, "new": "e1000"}}
+
+
+def test_image_property_unset_removes_from_both(batch):
+    assert _json(batch["unset"]) == {
+        "instance": _uuid(TO_UNSET),
+        "changed": {"hw_disk_bus": {"previous": "ide", "new": None}}}
+    assert "image_hw_disk_bus" not in batch["metadata"][_uuid(TO_UNSET)]
+    assert "hw_disk_bus" not in batch["specs"][_uuid(TO_UNSET)]
+
+
+def test_unexpected_error_exits_1_with_a_message(batch):
+    result = batch["broken-database"]
+    assert result.returncode == 1
+    assert result.stderr.startswith(ERROR_PREFIX + "unexpected ")
+    assert "instance_mappings" in result.stderr
+
+
+def test_unexpected_error_is_one_line_without_traceback(batch):
+    result = batch["broken-database"]
+    assert_one_line_error(result, "unexpected")
+    assert result.stdout == ""
+
+
+def _status_results(result) -> dict:
+    """{check name: result word} from oslo.upgradecheck's table."""
+    found, name = {}, None
+    for line in result.stdout.splitlines():
+        text = line.strip("|+- ").strip()
+        if text.startswith("Check: "):
+            name = text[len("Check: "):]
+        elif text.startswith("Result: ") and name:
+            found[name] = text[len("Result: "):]
+    return found
+
+
+def test_status_warns_about_unrecorded_instances(batch):
+    result = batch["status"]
+    assert result.returncode == 1, result.stdout
+    assert _status_results(result) == {
+        "Recorded machine types": "Warning",
+        "[libvirt] hw_machine_type": "Success"}
+    assert "%d instance(s)" % len(UNSET) in result.stdout
+
+
+def test_status_fails_on_a_malformed_default(batch):
+    result = batch["status-bad-config"]
+    assert result.returncode == 2, result.stdout
+    assert _status_results(result) == {
+        "Recorded machine types": "Warning",
+        "[libvirt] hw_machine_type": "Failure"}
+    assert "no architecture" in result.stdout
+
+
+# -- commands that depend on each other, in order ---------------------------
+
+
+def test_list_unset_pages_across_cells(fresh):
+    pages, marker = [], None
+    while True:
+        args = [MT, "list-unset", "--limit", "2", *J]
+        if marker:
+            args += ["--marker", marker]
+        result = _run(manage(fresh, *args))
+        page = [item["uuid"] for item in _json(result)]
+        # 3 while instances are listed, 0 once none are (nova-manage's).
+        assert result.returncode == (3 if page else 0), result.stderr
+        if not page:
+            break
+        assert len(page) <= 2
+        pages.append(page)
+        marker = page[-1]
+        assert len(pages) < 5, pages
+    assert [uuid for page in pages for uuid in page] == sorted(UNSET_UUIDS)
+    # Both cells appear within the first page: merged, not cell by cell.
+    assert {INSTANCES[n][0] for n in UNSET
+            if _uuid(n) in pages[0]} == {"cell1", "cell2"}
+
+
+@pytest.mark.parametrize("limit", ["-1", "0", "many"])
+def test_bad_limit_is_a_usage_error(fresh, limit):
+    # A negative LIMIT means "no limit" to SQLite, and list_unset's slice
+    # then dropped the last instance: refuse such limits up front.
+    result = _run(manage(fresh, MT, "list-unset", "--limit", limit, *J))
+    assert result.returncode == 2
+    assert "argument --limit: expected a whole number >= 1" in (
+        result.stderr
+    )
+    assert result.stdout == ""
+
+
+def test_status_succeeds_once_all_are_recorded(fresh):
+    # The active and offloaded ones as nova-compute would record them, the
+    # last one with the CLI; the ironic and building instances never count.
+    others = [n for n in UNSET if n != STOPPED_2]
+    fresh.record(others, "q35")
+    update = _run(manage(fresh, MT, "update", _uuid(STOPPED_2), "q35"))
+    assert update.returncode == 0, update.stderr
+    results = _in_parallel({
+        "status": status(fresh),
+        "list": manage(fresh, MT, "list-unset", *J),
+    })
+    assert results["status"].returncode == 0, results["status"].stdout
+    assert set(_status_results(results["status"]).values()) == {"Success"}
+    assert results["list"].returncode == 0
+    assert _json(results["list"]) == []
+
+
+def test_status_json(deployment):
+    result = _run([*status(deployment), "--json"])
+    checks = {check["check"]: check["result"]
+              for check in json.loads(result.stdout)["checks"]}
+    assert checks["[libvirt] hw_machine_type"] == 0
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["seed"]:
+        seed(sys.argv[2])
+    else:
+        sys.exit("usage: %s seed NOVA_CONF" % os.path.basename(__file__))
