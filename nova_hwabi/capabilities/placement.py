@@ -235,6 +235,22 @@ class PlacementClient:
         data = response.json()
         return set(data["traits"]), data["resource_provider_generation"]
 
+    def existing_traits(self, prefix: str) -> set[str]:
+        """The traits Placement knows whose names start with ``prefix``."""
+        response = self._call("GET", "/traits?name=startswith:%s"
+                              % quote(prefix))
+        if response.status_code != 200:
+            raise self._unexpected(response, "listing traits")
+        return set(response.json()["traits"])
+
+    def providers_with_trait(self, trait: str) -> int:
+        """How many resource providers carry ``trait``."""
+        response = self._call("GET", "/resource_providers?required=%s"
+                              % quote(trait), microversion="1.18")
+        if response.status_code != 200:
+            raise self._unexpected(response, "listing providers")
+        return len(response.json()["resource_providers"])
+
     def ensure_custom_traits(self, names: Iterable[str]) -> set[str]:
         """Create the custom traits not known to exist; return those sent."""
         created = set()

@@ -6,7 +6,12 @@ Checks, with oslo.upgradecheck's codes (0 success, 1 warning, 2 failure):
   type: until each has one, changing ``[libvirt] hw_machine_type`` changes
   their chipset at their next hard reboot or move;
 - ``[libvirt] hw_machine_type`` itself: a malformed entry fails loudly
-  instead of being ignored.
+  instead of being ignored;
+- versioned machine types instances are pinned to that no compute host
+  offers (from the CUSTOM_HWABI_MACHINE_* traits hosts report to
+  Placement with ``[hwabi_capabilities] report_machine_type_traits``):
+  such instances cannot start after a move. Not checked, and said so,
+  when no host reports those traits or Placement cannot be asked.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import sys
 
 from oslo_upgradecheck import upgradecheck
 
+from nova_hwabi import traits
+from nova_hwabi.capabilities import placement
 from nova_hwabi.machine_type import records, rules
 
 # How many unrecorded instances to name in the check's details.
@@ -52,9 +59,48 @@ class Checks(upgradecheck.UpgradeCommands):
             return upgradecheck.Result(upgradecheck.Code.FAILURE, str(exc))
         return upgradecheck.Result(upgradecheck.Code.SUCCESS)
 
+    def _check_offered_machine_types(self) -> upgradecheck.Result:
+        pinned = records.pinned_machine_types(self._context())
+        if not pinned:
+            return upgradecheck.Result(upgradecheck.Code.SUCCESS)
+        try:
+            client = placement.PlacementClient.from_conf(self._conf)
+            reported = client.existing_traits(traits.MACHINE_TRAIT_PREFIX)
+            if not reported:
+                return upgradecheck.Result(
+                    upgradecheck.Code.SUCCESS,
+                    "Not checked: no compute host reports machine-type "
+                    "traits ([hwabi_capabilities] report_machine_type_traits"
+                    " with nova-hwabi-report --sync).")
+            missing = self._missing(client, pinned, reported)
+        except placement.PlacementError as exc:
+            return upgradecheck.Result(
+                upgradecheck.Code.SUCCESS, "Not checked: %s" % exc)
+        if not missing:
+            return upgradecheck.Result(upgradecheck.Code.SUCCESS)
+        return upgradecheck.Result(
+            upgradecheck.Code.WARNING,
+            "No compute host offers %s: those instances cannot start after "
+            "a move. Keep a host with that QEMU, or update their machine "
+            "type (nova-hwabi-manage machine-type update) while stopped."
+            % "; ".join("%s for %s (%d instance(s))" % (mt, arch, count)
+                        for (arch, mt), count in sorted(missing.items())))
+
+    def _missing(self, client, pinned, reported):
+        default_arch = self._conf.hwabi_scheduler.default_guest_arch
+        missing = {}
+        for (arch, machine_type), count in pinned.items():
+            arch = arch or default_arch
+            trait = traits.machine_type_trait(arch, machine_type)
+            if trait not in reported or not client.providers_with_trait(
+                    trait):
+                missing[(arch, machine_type)] = count
+        return missing
+
     _upgrade_checks = (
         ("Recorded machine types", _check_unset_machine_types),
         ("[libvirt] hw_machine_type", _check_default_config),
+        ("Pinned machine types offered", _check_offered_machine_types),
     )
 
 

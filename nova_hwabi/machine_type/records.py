@@ -350,3 +350,52 @@ def apply_change(ctxt, instance_uuid: str, change) -> None:
     })
     if image_changes:
         _save_request_spec_image(ctxt, instance_uuid, image_changes)
+
+
+ARCH_KEY = "image_hw_architecture"
+
+
+def _pinned_in_cell(ctxt, cell) -> list[tuple[str | None, str]]:
+    """(arch, versioned machine type) of each live instance in a cell."""
+    import sqlalchemy as sa
+    from nova import context as nova_context
+    from nova.db.main import api as db_api
+    from nova.db.main import models
+
+    metadata = models.InstanceSystemMetadata
+    query = sa.select(metadata.instance_uuid, metadata.key,
+                      metadata.value).where(
+        metadata.deleted == 0,
+        metadata.key.in_((PINNED_KEY, RECORDED_KEY, ARCH_KEY)),
+        metadata.instance_uuid.in_(
+            sa.select(models.Instance.uuid).where(
+                models.Instance.deleted == 0)
+        ),
+    )
+    with nova_context.target_cell(ctxt, cell) as cctxt, \
+            db_api.get_context_manager(cctxt).reader.using(cctxt) as session:
+        rows = session.execute(query).all()
+    by_instance: dict[str, dict[str, str]] = {}
+    for row in rows:
+        by_instance.setdefault(row.instance_uuid, {})[row.key] = row.value
+    pinned = []
+    for values in by_instance.values():
+        machine_type = values.get(PINNED_KEY) or values.get(RECORDED_KEY)
+        if not machine_type:
+            continue
+        try:
+            if rules.parse_machine_type(machine_type).is_alias:
+                continue  # every host of the family offers an alias
+        except rules.UnsupportedMachineType:
+            continue
+        pinned.append((values.get(ARCH_KEY), machine_type))
+    return pinned
+
+
+def pinned_machine_types(ctxt) -> dict[tuple[str | None, str], int]:
+    """How many live instances need each (arch, versioned machine type)."""
+    counts: dict[tuple[str | None, str], int] = {}
+    for cell in _cells(ctxt, None):
+        for key in _pinned_in_cell(ctxt, cell):
+            counts[key] = counts.get(key, 0) + 1
+    return counts

@@ -1,0 +1,94 @@
+"""Upgrade check: pinned machine types that no compute host offers.
+
+Nova's DB fixtures hold an instance pinned to pc-q35-7.2; a real Placement
+(its own, so traits other tests create cannot leak in) holds the hosts'
+machine-type traits. The check says when it cannot tell, warns while no
+provider carries the instance's type, and passes once one does.
+"""
+
+import pytest
+import requests
+from nova import context as nova_context
+from nova import objects, test
+from oslo_upgradecheck import upgradecheck
+
+from nova_hwabi import conf as hwabi_conf
+from nova_hwabi.cmd.status import Checks
+from nova_hwabi.demo.placement_server import ADMIN_TOKEN, EmbeddedPlacement
+
+# 1.20: creating a provider answers with its body (uuid, generation).
+HEADERS = {"X-Auth-Token": ADMIN_TOKEN,
+           "OpenStack-API-Version": "placement 1.20"}
+PINNED = "CUSTOM_HWABI_MACHINE_X86_64_PC_Q35_7_2"
+OTHER = "CUSTOM_HWABI_MACHINE_X86_64_PC_Q35_8_2"
+
+
+@pytest.fixture(scope="module")
+def own_placement(tmp_path_factory):
+    service = EmbeddedPlacement(tmp_path_factory.mktemp("placement"))
+    service.start()
+    yield service
+    service.close()
+
+
+class TestOfferedMachineTypes(test.TestCase):
+
+    @pytest.fixture(autouse=True)
+    def _placement(self, own_placement, tmp_path):
+        self.placement = own_placement
+        path = tmp_path / "nova.conf"
+        path.write_text("[placement]\nauth_type = admin_token\n"
+                        "endpoint = %s\ntoken = %s\n"
+                        % (own_placement.endpoint, ADMIN_TOKEN))
+        self.conf = hwabi_conf.new_config()
+        self.conf([], default_config_files=[str(path)])
+
+    def setUp(self):
+        super().setUp()
+        self.context = nova_context.get_admin_context()
+        cell = self.cell_mappings["cell1"]
+        with nova_context.target_cell(self.context, cell) as cctxt:
+            objects.Instance(
+                context=cctxt, uuid="11111111-0000-4000-8000-000000000001",
+                vm_state="stopped", project_id="p", user_id="u",
+                system_metadata={"image_hw_machine_type": "q35",
+                                 "hwabi_machine_type": "pc-q35-7.2"},
+            ).create()
+            # An alias alone never needs a particular host.
+            objects.Instance(
+                context=cctxt, uuid="11111111-0000-4000-8000-000000000002",
+                vm_state="stopped", project_id="p", user_id="u",
+                system_metadata={"image_hw_machine_type": "pc"},
+            ).create()
+
+    def _check(self):
+        checks = Checks(self.conf, lambda: self.context)
+        return checks._check_offered_machine_types()
+
+    def _provider_with(self, *traits):
+        url = self.placement.endpoint
+        created = requests.post(url + "/resource_providers", headers=HEADERS,
+                                json={"name": "host-%s" % len(traits)},
+                                timeout=30).json()
+        for trait in traits:
+            requests.put(url + "/traits/" + trait, headers=HEADERS,
+                         timeout=30)
+        requests.put(url + "/resource_providers/%s/traits" % created["uuid"],
+                     headers=HEADERS, timeout=30,
+                     json={"traits": list(traits),
+                           "resource_provider_generation":
+                               created["generation"]})
+
+    def test_not_checked_until_hosts_report_then_warns_then_passes(self):
+        result = self._check()
+        assert result.code == upgradecheck.Code.SUCCESS
+        assert "Not checked: no compute host reports" in result.details
+
+        self._provider_with(OTHER)
+        result = self._check()
+        assert result.code == upgradecheck.Code.WARNING
+        assert "pc-q35-7.2 for x86_64 (1 instance(s))" in result.details
+        assert "pc-i440fx" not in result.details
+
+        self._provider_with(OTHER, PINNED)
+        assert self._check().code == upgradecheck.Code.SUCCESS
