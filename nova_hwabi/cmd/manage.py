@@ -20,13 +20,13 @@ help and the README.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 
 from oslo_config import cfg
 
 from nova_hwabi.capabilities.errors import LibvirtConnectionError
+from nova_hwabi.cmd import nova_setup
 from nova_hwabi.conf import nova as nova_options
 from nova_hwabi.machine_type import recorder, records, rules
 
@@ -337,29 +337,14 @@ def _add_command_parsers(subparsers) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``nova-hwabi-manage``."""
-    # As nova-manage: Nova chooses its concurrency backend before its other
-    # modules load (import_module keeps import sorting from moving it).
-    importlib.import_module("nova.monkey_patch").patch(backend="threading")
-    nova_conf = importlib.import_module("nova.conf")
-    nova_config = importlib.import_module("nova.config")
+    conf = nova_setup.start(
+        "nova-hwabi-manage", argv,
+        lambda conf: conf.register_cli_opt(cfg.SubCommandOpt(
+            "category", title="commands", handler=_add_command_parsers)),
+    )
     from nova import context as nova_context
-    from nova import objects
     from oslo_log import log as logging
 
-    from nova_hwabi import conf as hwabi_conf
-
-    conf = nova_conf.CONF
-    hwabi_conf.register_opts(conf)
-    conf.register_cli_opt(cfg.SubCommandOpt(
-        "category", title="commands", handler=_add_command_parsers))
-    argv = sys.argv[1:] if argv is None else argv
-    # stdout carries results (possibly JSON); log lines go to stderr.
-    logging.register_options(conf)
-    conf.set_default("use_stderr", True)
-    nova_config.parse_args(["nova-hwabi-manage", *argv],
-                           prog="nova-hwabi-manage")
-    logging.setup(conf, "nova-hwabi")
-    objects.register_all()
     args = conf.category
     args.conf = conf
     try:

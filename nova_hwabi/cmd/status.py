@@ -16,13 +16,13 @@ Checks, with oslo.upgradecheck's codes (0 success, 1 warning, 2 failure):
 
 from __future__ import annotations
 
-import importlib
 import sys
 
 from oslo_upgradecheck import upgradecheck
 
 from nova_hwabi import traits
 from nova_hwabi.capabilities import placement
+from nova_hwabi.cmd import nova_setup
 from nova_hwabi.machine_type import records, rules
 
 # How many unrecorded instances to name in the check's details.
@@ -106,23 +106,14 @@ class Checks(upgradecheck.UpgradeCommands):
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``nova-hwabi-status``."""
-    importlib.import_module("nova.monkey_patch").patch(backend="threading")
-    nova_conf = importlib.import_module("nova.conf")
-    nova_config = importlib.import_module("nova.config")
+    nova_setup.nova_conf()  # first: Nova chooses its concurrency backend
     from nova import context as nova_context
-    from nova import objects
 
-    from nova_hwabi import conf as hwabi_conf
-
-    conf = nova_conf.CONF
-    hwabi_conf.register_opts(conf)
-    upgradecheck.register_cli_options(
-        conf, Checks(conf, nova_context.get_admin_context)
+    conf = nova_setup.start(
+        "nova-hwabi-status", argv,
+        lambda conf: upgradecheck.register_cli_options(
+            conf, Checks(conf, nova_context.get_admin_context)),
     )
-    argv = sys.argv[1:] if argv is None else argv
-    nova_config.parse_args(["nova-hwabi-status", *argv],
-                           prog="nova-hwabi-status")
-    objects.register_all()
     # oslo.upgradecheck reads --json from its module-level CONF, which only
     # its own main() sets; we parse through Nova's config instead.
     upgradecheck.CONF = conf

@@ -24,6 +24,16 @@ FM, FB = "hw:maxphysaddr_mode", "hw:maxphysaddr_bits"
 IM, IB = "hw_maxphysaddr_mode", "hw_maxphysaddr_bits"
 
 
+def root_required(context, spec) -> set[str]:
+    """The traits Nova's flow sends Placement as root_required."""
+    request_filter.process_reqspec(context, spec)
+    query = scheduler_utils.ResourceRequest.from_request_spec(
+        spec
+    ).to_querystring()
+    values = parse_qs(query).get("root_required", [""])[0]
+    return {v for v in values.split(",") if v and not v.startswith("!")}
+
+
 class TestAddressSpaceRequestFilter(test.TestCase):
 
     def setUp(self):
@@ -35,12 +45,7 @@ class TestAddressSpaceRequestFilter(test.TestCase):
         self.addCleanup(request_filters.unregister_from_nova)
 
     def _root_required(self, spec):
-        request_filter.process_reqspec(self.context, spec)
-        query = scheduler_utils.ResourceRequest.from_request_spec(
-            spec
-        ).to_querystring()
-        values = parse_qs(query).get("root_required", [""])[0]
-        return {v for v in values.split(",") if v and not v.startswith("!")}
+        return root_required(self.context, spec)
 
     def test_not_registered_means_nova_alone(self):
         spec = inprocess.request_spec({FM: "emulate", FB: "46"})
@@ -132,12 +137,7 @@ class TestMachineTypeRequestFilter(test.TestCase):
                    group="hwabi_scheduler")
 
     def _root_required(self, spec):
-        request_filter.process_reqspec(self.context, spec)
-        query = scheduler_utils.ResourceRequest.from_request_spec(
-            spec
-        ).to_querystring()
-        values = parse_qs(query).get("root_required", [""])[0]
-        return {v for v in values.split(",") if v and not v.startswith("!")}
+        return root_required(self.context, spec)
 
     def test_recorded_type_becomes_a_required_trait(self):
         spec = inprocess.request_spec({}, {"hw_machine_type": "pc-q35-7.2"})

@@ -1,0 +1,51 @@
+"""Starting a nova-hwabi admin command the way Nova starts nova-manage."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Callable
+
+_patched = False
+
+
+def nova_conf():
+    """Nova's global CONF, after Nova has chosen its concurrency backend.
+
+    Nova picks eventlet or threads when its first modules load and refuses
+    to run if eventlet was imported before, so this must come before any
+    other Nova import (import_module keeps import sorting from moving it).
+    """
+    global _patched
+    if not _patched:
+        importlib.import_module("nova.monkey_patch").patch(
+            backend="threading")
+        _patched = True
+    return importlib.import_module("nova.conf").CONF
+
+
+def start(prog: str, argv: list[str] | None,
+          register_cli: Callable[[object], None]):
+    """Parse ``nova.conf`` and the command line as nova-manage does.
+
+    ``register_cli(conf)`` adds the command's sub-commands. Logs go to
+    stderr so stdout carries only results (possibly JSON). Returns Nova's
+    CONF, with nova-hwabi's options registered and the databases set up.
+    """
+    conf = nova_conf()
+    from nova import config as nova_config
+    from nova import objects
+    from oslo_log import log as logging
+
+    from nova_hwabi import conf as hwabi_conf
+
+    hwabi_conf.register_opts(conf)
+    register_cli(conf)
+    logging.register_options(conf)
+    conf.set_default("use_stderr", True)
+    nova_config.parse_args(
+        [prog, *(sys.argv[1:] if argv is None else argv)], prog=prog
+    )
+    logging.setup(conf, "nova-hwabi")
+    objects.register_all()
+    return conf
