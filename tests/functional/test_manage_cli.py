@@ -551,8 +551,11 @@ def test_status_warns_about_unrecorded_instances(batch):
     assert result.returncode == 1, result.stdout
     assert _status_results(result) == {
         "Recorded machine types": "Warning",
-        "[libvirt] hw_machine_type": "Success"}
+        "[libvirt] hw_machine_type": "Success",
+        # No [placement] in this nova.conf: said, not failed.
+        "Pinned machine types offered": "Success"}
     assert "%d instance(s)" % len(UNSET) in result.stdout
+    assert "Not checked" in result.stdout
 
 
 def test_status_fails_on_a_malformed_default(batch):
@@ -560,7 +563,8 @@ def test_status_fails_on_a_malformed_default(batch):
     assert result.returncode == 2, result.stdout
     assert _status_results(result) == {
         "Recorded machine types": "Warning",
-        "[libvirt] hw_machine_type": "Failure"}
+        "[libvirt] hw_machine_type": "Failure",
+        "Pinned machine types offered": "Success"}
     assert "no architecture" in result.stdout
 
 
