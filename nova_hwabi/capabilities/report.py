@@ -196,7 +196,7 @@ def read_live(uri: str, virt_type: str) -> HostDocuments:
     ``virt_type``; if libvirt cannot give them the report goes on without
     them and a warning says why. Raises :class:`LibvirtConnectionError`.
     """
-    libvirt = _import_libvirt()
+    libvirt = import_libvirt()
     conn = _connect(libvirt, uri)
     try:
         capabilities = conn.getCapabilities().encode("utf-8")
@@ -252,7 +252,8 @@ def _live_domain_capabilities(libvirt, conn, virt_type):
     return (document.encode("utf-8"),)
 
 
-def _import_libvirt():
+def import_libvirt():
+    """libvirt-python, or LibvirtConnectionError saying how to install it."""
     try:
         import libvirt  # optional: the nova-hwabi[libvirt] extra
     except ImportError:

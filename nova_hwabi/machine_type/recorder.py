@@ -48,9 +48,9 @@ class LocalHost:
 
 def read_local_host(uri: str) -> LocalHost:
     """Read capabilities and every domain's XML from libvirt at ``uri``."""
-    from nova_hwabi.capabilities.report import _import_libvirt
+    from nova_hwabi.capabilities.report import import_libvirt
 
-    libvirt = _import_libvirt()
+    libvirt = import_libvirt()
     try:
         conn = libvirt.openReadOnly(uri)
     except libvirt.libvirtError as exc:
