@@ -17,6 +17,12 @@ from nova_hwabi.capabilities import (
     parse_host_capabilities,
 )
 from nova_hwabi.capabilities.samples import load_sample, sample_names
+from tests.conftest import (
+    CAPABILITIES_FIXTURES,
+    PASSTHROUGH_48_BITS,
+    PASSTHROUGH_NO_BITS,
+    capabilities_fixture,
+)
 from tests.functional.conftest import virsh
 
 
@@ -44,8 +50,15 @@ def nova_cpu_info(document: bytes) -> dict:
 
 
 def _documents():
+    """Every shipped sample, then the written test fixtures.
+
+    The fixtures hold host <maxphysaddr mode='passthrough'> with and
+    without bits, which no sample has.
+    """
     docs = [(name, load_sample(name).capabilities_xml)
             for name in sample_names()]
+    docs += [(name, capabilities_fixture(name))
+             for name in CAPABILITIES_FIXTURES]
     return docs
 
 
@@ -57,6 +70,19 @@ def test_cpu_info_equals_novas(name, document):
     assert json.loads(json.dumps(ours)) == ours
 
 
+@pytest.mark.parametrize(("name", "maxphysaddr"), [
+    (PASSTHROUGH_48_BITS, {"mode": "passthrough", "bits": 48}),
+    (PASSTHROUGH_NO_BITS, {"mode": "passthrough", "bits": None}),
+])
+def test_passthrough_maxphysaddr_kept_like_novas(name, maxphysaddr):
+    # Guards the comparison above: Nova itself must see the element, or
+    # both sides could drop it and still agree.
+    document = capabilities_fixture(name)
+    assert nova_cpu_info(document)["maxphysaddr"] == maxphysaddr
+    assert parse_host_capabilities(document).to_cpu_info()[
+        "maxphysaddr"] == maxphysaddr
+
+
 def test_cpu_info_equals_novas_on_the_live_host(libvirtd):
     document = virsh("capabilities").encode()
     assert parse_host_capabilities(document).to_cpu_info() == (
@@ -64,9 +90,9 @@ def test_cpu_info_equals_novas_on_the_live_host(libvirtd):
     )
 
 
-@pytest.mark.parametrize("name", sample_names())
-def test_guests_cells_and_machines_equal_novas(name):
-    document = load_sample(name).capabilities_xml
+@pytest.mark.parametrize(("name", "document"), _documents(),
+                         ids=[n for n, _ in _documents()])
+def test_guests_cells_and_machines_equal_novas(name, document):
     ours = parse_host_capabilities(document)
     theirs = nova_config.LibvirtConfigCaps()
     theirs.parse_str(document)

@@ -9,6 +9,12 @@ from nova_hwabi.capabilities import (
     parse_host_capabilities,
 )
 from nova_hwabi.capabilities.samples import load_sample
+from tests.conftest import (
+    CAPABILITIES_FIXTURES,
+    PASSTHROUGH_48_BITS,
+    PASSTHROUGH_NO_BITS,
+    capabilities_fixture,
+)
 
 # Facts read off each sample's XML by hand: arch, maxphysaddr, topology,
 # NUMA cell ids, guest arches, and one alias with its canonical name.
@@ -70,6 +76,39 @@ def test_sample_facts(name):
     assert guest.canonical_machine(alias_name) == canonical
     assert guest.canonical_machine(canonical) == canonical
     assert guest.canonical_machine("no-such-machine") is None
+
+
+# The same facts for the written fixtures whose host <maxphysaddr> is
+# mode='passthrough' (tests/fixtures/capabilities/).
+FIXTURE_EXPECTED = {
+    PASSTHROUGH_48_BITS: (
+        "x86_64", MaxPhysAddr("passthrough", 48), CPUTopology(1, 1, 1, 8, 2),
+        (0, 1), ("i686", "x86_64"), ("x86_64", "q35", "pc-q35-8.2"),
+    ),
+    PASSTHROUGH_NO_BITS: (
+        "x86_64", MaxPhysAddr("passthrough"), CPUTopology(1, 1, 1, 4, 2),
+        (0,), ("i686", "x86_64"), ("x86_64", "pc", "pc-i440fx-8.2"),
+    ),
+}
+
+
+def test_every_capabilities_fixture_has_expectations():
+    assert set(FIXTURE_EXPECTED) == set(CAPABILITIES_FIXTURES)
+
+
+@pytest.mark.parametrize("name", sorted(FIXTURE_EXPECTED))
+def test_passthrough_fixture_facts(name):
+    arch, maxphysaddr, topology, cells, arches, alias = FIXTURE_EXPECTED[name]
+    caps = parse_host_capabilities(capabilities_fixture(name))
+    assert caps.cpu.arch == arch
+    assert caps.cpu.maxphysaddr == maxphysaddr
+    assert caps.cpu.topology == topology
+    assert tuple(cell.id for cell in caps.cells) == cells
+    assert tuple(guest.arch for guest in caps.guests) == arches
+    guest_arch, alias_name, canonical = alias
+    assert caps.guests_for(guest_arch)[0].canonical_machine(alias_name) == (
+        canonical
+    )
 
 
 def test_str_and_bytes_give_the_same_result(sample):

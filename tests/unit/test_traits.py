@@ -13,6 +13,11 @@ from nova_hwabi.capabilities import (
     parse_host_capabilities,
 )
 from nova_hwabi.capabilities.samples import load_sample
+from tests.conftest import (
+    PASSTHROUGH_48_BITS,
+    PASSTHROUGH_NO_BITS,
+    capabilities_fixture,
+)
 
 # Placement's rule for custom trait names.
 CUSTOM_TRAIT = re.compile(r"CUSTOM_[A-Z0-9_]+")
@@ -63,6 +68,59 @@ def test_address_space_traits(name, version, policy, expected, why):
         assert any(why in d.reason for d in missing), missing
     else:
         assert not missing
+
+
+# The written fixtures whose host <maxphysaddr> is mode='passthrough'
+# (tests/fixtures/capabilities/); they carry no libvirt version, so each
+# case gives one. The host's bits, whatever its mode, bound emulated
+# guests; passthrough guests need KVM and cpu_mode host-passthrough only.
+FIXTURE_CASES = [
+    (PASSTHROUGH_48_BITS, "9.0.0", HOST_MODEL, {EMU}, "cpu_mode"),
+    (PASSTHROUGH_48_BITS, "9.0.0", PASSTHROUGH, {EMU, PT}, None),
+    (PASSTHROUGH_48_BITS, "8.6.0", PASSTHROUGH, set(), "older than 8.7.0"),
+    (PASSTHROUGH_48_BITS, "8.7.0", QEMU_PASSTHROUGH, {EMU}, "needs KVM"),
+    (PASSTHROUGH_48_BITS, "9.0.0", LXC, set(), "not QEMU/KVM"),
+    (PASSTHROUGH_NO_BITS, "9.0.0", PASSTHROUGH, {PT},
+     "no maxphysaddr bits"),
+    (PASSTHROUGH_NO_BITS, "9.0.0", HOST_MODEL, set(),
+     "no maxphysaddr bits"),
+    (PASSTHROUGH_NO_BITS, "8.6.0", PASSTHROUGH, set(), "older than 8.7.0"),
+]
+
+
+def _decide_fixture(name, version, policy):
+    caps = parse_host_capabilities(capabilities_fixture(name))
+    return host_traits(caps, LibvirtVersion.parse(version), policy)
+
+
+@pytest.mark.parametrize(("name", "version", "policy", "expected", "why"),
+                         FIXTURE_CASES)
+def test_address_space_traits_of_passthrough_hosts(name, version, policy,
+                                                   expected, why):
+    result = _decide_fixture(name, version, policy)
+    assert result.traits == expected
+    missing = [d for d in result.decisions[:2] if not d.reported]
+    if why:
+        assert any(why in d.reason for d in missing), missing
+    else:
+        assert not missing
+
+
+@pytest.mark.parametrize(("name", "minimum", "widths", "why"), [
+    (PASSTHROUGH_48_BITS, 32, range(32, 49), "17 widths, 32 to 48 bits"),
+    (PASSTHROUGH_48_BITS, 48, range(48, 49), "1 widths, 48 to 48 bits"),
+    (PASSTHROUGH_48_BITS, 49, range(0), "below bits_ladder_min 49"),
+    (PASSTHROUGH_NO_BITS, 32, range(0), "no emulated address space"),
+])
+def test_bits_ladder_of_passthrough_hosts(name, minimum, widths, why):
+    policy = dataclasses.replace(
+        PASSTHROUGH, report_bits_ladder=True, bits_ladder_min=minimum
+    )
+    result = _decide_fixture(name, "9.0.0", policy)
+    ladder = {t for t in result.traits if t.startswith("CUSTOM_HWABI_MAX")}
+    assert ladder == {traits.bits_trait(bits) for bits in widths}
+    assert result.decisions[2].reported == bool(widths)
+    assert why in result.decisions[2].reason
 
 
 def test_qemu_guest_without_kvm_domain_type_gets_no_trait():

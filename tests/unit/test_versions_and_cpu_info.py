@@ -10,6 +10,11 @@ from nova_hwabi.capabilities import (
     parse_host_capabilities,
 )
 from nova_hwabi.capabilities.samples import load_sample
+from tests.conftest import (
+    PASSTHROUGH_48_BITS,
+    PASSTHROUGH_NO_BITS,
+    capabilities_fixture,
+)
 
 
 @pytest.mark.parametrize(("text", "version"), [
@@ -61,3 +66,22 @@ def test_cpu_info_without_maxphysaddr_or_topology():
                      "threads": None},
         "features": ["a", "b"],
     }
+
+
+# Nova's _get_cpu_info keeps {mode, bits} whatever the mode, bits None
+# when the element has none (nova 34, nova/virt/libvirt/driver.py).
+@pytest.mark.parametrize(("name", "maxphysaddr", "topology"), [
+    (PASSTHROUGH_48_BITS, {"mode": "passthrough", "bits": 48},
+     {"cells": 2, "sockets": 1, "cores": 8, "threads": 2}),
+    (PASSTHROUGH_NO_BITS, {"mode": "passthrough", "bits": None},
+     {"cells": 1, "sockets": 1, "cores": 4, "threads": 2}),
+])
+def test_cpu_info_keeps_passthrough_maxphysaddr(name, maxphysaddr, topology):
+    info = parse_host_capabilities(capabilities_fixture(name)).to_cpu_info()
+    assert list(info) == [
+        "arch", "model", "vendor", "topology", "maxphysaddr", "features"
+    ]
+    assert info["maxphysaddr"] == maxphysaddr
+    assert info["topology"] == topology
+    # As stored in ComputeNode.cpu_info and read back by the scheduler.
+    assert json.loads(json.dumps(info))["maxphysaddr"] == maxphysaddr
