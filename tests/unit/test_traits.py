@@ -93,8 +93,12 @@ def _decide_fixture(name, version, policy):
     return host_traits(caps, LibvirtVersion.parse(version), policy)
 
 
-@pytest.mark.parametrize(("name", "version", "policy", "expected", "why"),
-                         FIXTURE_CASES)
+@pytest.mark.parametrize(
+    ("name", "version", "policy", "expected", "why"), FIXTURE_CASES,
+    ids=["%s-%s-%s/%s" % (name.removesuffix(".xml"), version,
+                          policy.virt_type, policy.cpu_mode)
+         for name, version, policy, _, _ in FIXTURE_CASES],
+)
 def test_address_space_traits_of_passthrough_hosts(name, version, policy,
                                                    expected, why):
     result = _decide_fixture(name, version, policy)
