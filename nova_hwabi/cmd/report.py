@@ -328,6 +328,16 @@ def _file_documents(conf: cfg.ConfigOpts):
     )
 
 
+def _maxphysaddr_text(maxphysaddr: dict | None) -> str:
+    # A host CPU may report <maxphysaddr mode='passthrough'/> without bits
+    # (cpu_info keeps "bits": null, as Nova's does).
+    if maxphysaddr is None:
+        return "not reported"
+    if maxphysaddr["bits"] is None:
+        return "%s, bits not reported" % maxphysaddr["mode"]
+    return "%s, %s bits" % (maxphysaddr["mode"], maxphysaddr["bits"])
+
+
 def format_table(report: host_report.HostReport) -> str:
     """A human-readable rendering of ``report``."""
     info = report.cpu_info
@@ -344,8 +354,7 @@ def format_table(report: host_report.HostReport) -> str:
         ("topology", "%s cell(s), %s socket(s) x %s core(s) x %s thread(s)"
          % (topology["cells"], topology["sockets"], topology["cores"],
             topology["threads"])),
-        ("maxphysaddr", "not reported" if maxphysaddr is None
-         else "%s, %s bits" % (maxphysaddr["mode"], maxphysaddr["bits"])),
+        ("maxphysaddr", _maxphysaddr_text(maxphysaddr)),
         ("features", "%d" % len(info["features"])),
     ]
     for guest in report.capabilities.guests:

@@ -1,11 +1,17 @@
 """nova-hwabi-report: output and exit codes, run through main()."""
 
 import json
+import re
 
 import pytest
 
 from nova_hwabi.capabilities.samples import load_sample, sample_names
 from nova_hwabi.cmd import report
+from tests.conftest import (
+    CAPABILITIES,
+    PASSTHROUGH_48_BITS,
+    PASSTHROUGH_NO_BITS,
+)
 
 
 def run(capsys, *argv):
@@ -39,6 +45,30 @@ def test_sample_json(capsys):
     ]
     assert data["domain_capabilities"][0]["host_model"]["maxphysaddr"][
         "limit"] == 52
+
+
+@pytest.mark.parametrize(("name", "text", "maxphysaddr", "traits"), [
+    (PASSTHROUGH_48_BITS, "passthrough, 48 bits",
+     {"mode": "passthrough", "bits": 48},
+     ["COMPUTE_ADDRESS_SPACE_EMULATED", "COMPUTE_ADDRESS_SPACE_PASSTHROUGH"]),
+    (PASSTHROUGH_NO_BITS, "passthrough, bits not reported",
+     {"mode": "passthrough", "bits": None},
+     ["COMPUTE_ADDRESS_SPACE_PASSTHROUGH"]),
+])
+def test_host_with_passthrough_maxphysaddr(capsys, tmp_path, name, text,
+                                           maxphysaddr, traits):
+    conf = tmp_path / "nova.conf"
+    conf.write_text("[libvirt]\nvirt_type = kvm\n"
+                    "cpu_mode = host-passthrough\n")
+    argv = ["--config-file", str(conf), "--capabilities",
+            str(CAPABILITIES / name), "--libvirt-version", "9.0.0"]
+    assert report.main(argv) == report.EXIT_OK
+    table = capsys.readouterr().out
+    assert re.search(r"maxphysaddr\s+%s\n" % re.escape(text), table), table
+    assert report.main([*argv, "--format", "json"]) == report.EXIT_OK
+    data = json.loads(capsys.readouterr().out)
+    assert data["cpu_info"]["maxphysaddr"] == maxphysaddr
+    assert data["traits"] == traits
 
 
 def test_files_equal_sample(capsys, tmp_path):
