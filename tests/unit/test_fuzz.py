@@ -1,7 +1,8 @@
 """Property-based fuzzing: no input makes a parser raise anything else.
 
-Mutations start from every real document we have (samples and captured
-domains) so they reach deep into the parsers, not just the XML layer.
+Mutations start from every real document we have (samples, captured
+domains, written capabilities fixtures) so they reach deep into the
+parsers, not just the XML layer.
 """
 
 import contextlib
@@ -16,11 +17,14 @@ from nova_hwabi.capabilities import (
     parse_host_capabilities,
 )
 from nova_hwabi.capabilities.samples import load_sample, sample_names
-from tests.conftest import DOMAINS
+from tests.conftest import CAPABILITIES, DOMAINS
 
 SEEDS = [
     (parse_host_capabilities, load_sample(name).capabilities_xml)
     for name in sample_names()
+] + [
+    (parse_host_capabilities, path.read_bytes())
+    for path in sorted(CAPABILITIES.glob("*.xml"))
 ] + [
     (parse_domain_capabilities, load_sample(name).domain_capabilities_xml)
     for name in sample_names()
