@@ -17,8 +17,11 @@ from nova_hwabi.capabilities import parse_host_capabilities
 from nova_hwabi.filters import base, inprocess
 from nova_hwabi.filters.compute_capabilities import ComputeCapabilitiesFilter
 from nova_hwabi.filters.image_properties import ImagePropertiesFilter
-from tests.conftest import PASSTHROUGH_48_BITS, PASSTHROUGH_NO_BITS
-from tests.conftest import capabilities_fixture as fixture
+from tests.conftest import (
+    PASSTHROUGH_48_BITS,
+    PASSTHROUGH_NO_BITS,
+    capabilities_fixture,
+)
 
 FM, FB = "hw:maxphysaddr_mode", "hw:maxphysaddr_bits"
 IM, IB, ARCH = "hw_maxphysaddr_mode", "hw_maxphysaddr_bits", \
@@ -58,7 +61,8 @@ def _cpu_info(mode, bits):
 
 
 def _fixture_cpu_info(name):
-    return json.dumps(parse_host_capabilities(fixture(name)).to_cpu_info())
+    caps = parse_host_capabilities(capabilities_fixture(name))
+    return json.dumps(caps.to_cpu_info())
 
 
 # Hosts whose bits the filters cannot know, as cpu_info strings.
