@@ -9,6 +9,16 @@ GROUP = cfg.OptGroup(
     "maxphysaddr requests.",
 )
 
+_WIDTH_CHOICES = (
+    ("same", "Only hosts giving the guest the width it runs with: its "
+     "recorded bits, or for a guest capped by a passthrough limit any host "
+     "with at least the limit."),
+    ("at-least", "Hosts with at least the recorded bits: the guest never "
+     "loses address bits."),
+    ("any", "No condition on the host's bits (Nova's behaviour: the "
+     "operator must keep moves between similar hosts)."),
+)
+
 OPTS = [
     cfg.StrOpt(
         "unknown_host_bits",
@@ -36,14 +46,41 @@ OPTS = [
     ),
     cfg.ListOpt(
         "request_filters",
-        default=["address_space"],
+        default=["address_space", "address_width"],
         help="nova-hwabi request filters to run before Placement is asked, "
         "by entry-point name in the nova_hwabi.request_filters namespace: "
+        "address_width (moves of passthrough guests keep their address "
+        "width through the bits ladder; acts only with "
+        "require_bits_ladder, else AddressWidthFilter does it), "
         "address_space (maxphysaddr traits) and machine_type (the trait "
         "of the recorded machine type; enable it only once every compute "
         "host sets [hwabi_capabilities] report_machine_type_traits). They "
         "only run in a scheduler started as nova-hwabi-scheduler (see the "
         "README); the plain nova-scheduler never runs them.",
+    ),
+    cfg.StrOpt(
+        "live_move_address_width",
+        default="same",
+        choices=_WIDTH_CHOICES,
+        help="Which hosts a live migration of a guest with "
+        "hw:maxphysaddr_mode=passthrough may reach, compared with the "
+        "address width recorded for it (the width it runs with; see the "
+        "README). The default keeps the width: a running guest's OS has "
+        "already sized its memory map for it, so a narrower destination can "
+        "leave guest memory above what its CPU can address and a wider one "
+        "changes CPUID under a running OS. Emulated guests are not "
+        "affected: their requested bits already decide their hosts.",
+    ),
+    cfg.StrOpt(
+        "cold_move_address_width",
+        default="at-least",
+        choices=_WIDTH_CHOICES,
+        help="The same choice for cold moves of a passthrough guest: cold "
+        "migration, resize, evacuation and unshelve. The guest boots afresh "
+        "on the destination, so a wider host only gives it more address "
+        "space; at-least keeps it from losing bits (memory or devices "
+        "placed high would no longer fit) while leaving more hosts "
+        "eligible than same.",
     ),
     cfg.StrOpt(
         "default_guest_arch",

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 from nova_hwabi.filters import all_filters, inprocess
+from nova_hwabi.filters.address_width import AddressWidthFilter
 from nova_hwabi.filters.compute_capabilities import ComputeCapabilitiesFilter
 from nova_hwabi.filters.image_properties import ImagePropertiesFilter
 
@@ -21,8 +22,8 @@ def _hosts(*bits):
     ]
 
 
-def test_all_filters_finds_both_drop_ins():
-    assert all_filters() == [ComputeCapabilitiesFilter,
+def test_all_filters_finds_both_drop_ins_and_the_width_filter():
+    assert all_filters() == [AddressWidthFilter, ComputeCapabilitiesFilter,
                              ImagePropertiesFilter]
 
 
