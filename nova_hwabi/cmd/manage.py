@@ -8,6 +8,7 @@ cell through the API database, prints a table or ``--format json``.
   machine-type list-unset [--cell-uuid U] [--limit N] [--marker UUID]
   machine-type record [--connect URI] [--dry-run]     (on a compute host)
   machine-type audit [--connect URI]                  (on a compute host)
+  address-width audit [--connect URI]                 (on a compute host)
   image-property show UUID [PROPERTY]
   image-property list UUID
   image-property set UUID --property NAME=VALUE [--property ...]
@@ -28,7 +29,7 @@ from oslo_config import cfg
 from nova_hwabi.capabilities.errors import LibvirtConnectionError
 from nova_hwabi.cmd import nova_setup
 from nova_hwabi.conf import nova as nova_options
-from nova_hwabi.machine_type import recorder, records, rules
+from nova_hwabi.machine_type import recorder, records, rules, width_audit
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -184,6 +185,36 @@ def machine_type_audit(ctxt, args) -> int:
     return AUDIT_DRIFT if any(audit.drift for audit in audits) else EXIT_OK
 
 
+def address_width_audit(ctxt, args) -> int:
+    """List passthrough guests whose width here differs from the record.
+
+    For each local domain with <maxphysaddr mode='passthrough'> that is a
+    Nova instance: the bits recorded for it and the bits this host gives
+    it (host CPU bits, capped by the domain's limit).
+    Exit codes: 0 every guest as recorded, 1 unexpected error, 2 libvirt
+    unreachable, 3 guests listed whose width differs, is not recorded or
+    cannot be known.
+    """
+    try:
+        host = _local_host(args)
+    except LibvirtConnectionError as exc:
+        return _fail(LOCAL_NO_LIBVIRT, str(exc))
+    rows = width_audit.audit_local_widths(ctxt, host)
+    if _Output(args.format).json:
+        print(json.dumps([row.to_dict() for row in rows], indent=2))
+    else:
+        for row in rows:
+            print("%s recorded=%s host=%s limit=%s %s%s" % (
+                row.uuid, _dash(row.recorded), _dash(row.on_host),
+                _dash(row.limit), row.status.upper() if row.finding
+                else row.status, ": " + row.note if row.note else ""))
+    return AUDIT_DRIFT if any(row.finding for row in rows) else EXIT_OK
+
+
+def _dash(value) -> str:
+    return "-" if value is None else str(value)
+
+
 def image_property_show(ctxt, args) -> int:
     """Show one recorded image property, or all of them.
 
@@ -312,6 +343,15 @@ def _add_command_parsers(subparsers) -> None:
                   "compare recorded and running machine types (compute "
                   "host)")
     audit.add_argument("--connect", metavar="URI")
+
+    width = subparsers.add_parser(
+        "address-width", help="address width of passthrough guests")
+    commands = width.add_subparsers(dest="action", required=True)
+    width_audit_parser = _leaf(
+        commands, "audit", address_width_audit,
+        "list passthrough guests whose width on this host differs from "
+        "their recorded width (compute host)")
+    width_audit_parser.add_argument("--connect", metavar="URI")
 
     image_property = subparsers.add_parser(
         "image-property", help="show and change device bus/model properties")

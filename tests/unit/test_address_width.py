@@ -1,5 +1,7 @@
 """The recorded address width and the move bounds, as unit tables."""
 
+import dataclasses
+
 import pytest
 
 from nova_hwabi import address_width as aw
@@ -10,6 +12,7 @@ from nova_hwabi.capabilities import (
     parse_host_capabilities,
 )
 from nova_hwabi.capabilities.samples import load_sample
+from nova_hwabi.machine_type import width_audit
 from tests.conftest import (
     DOMAINS,
     PASSTHROUGH_48_BITS,
@@ -264,3 +267,41 @@ def test_ladder_below_its_start_still_excludes_wider_hosts():
 def test_unknown_policy_is_refused():
     with pytest.raises(ValueError, match="unknown move policy 'exact'"):
         aw.move_bounds(aw.RecordedWidth(PT, 48), "exact", aw.LIVE)
+
+
+def _domain(maxphysaddr):
+    domain = parse_guest_domain((DOMAINS / "pc-passthrough.xml").read_bytes())
+    return dataclasses.replace(domain, maxphysaddr=maxphysaddr)
+
+
+# id -> (domain <maxphysaddr>, host bits, system metadata, status, bits)
+AUDIT = {
+    "as recorded": (MaxPhysAddr(PT), 48, {aw.MODE_KEY: PT,
+                                          aw.BITS_KEY: "48"}, "ok", 48),
+    "host wider than the record": (MaxPhysAddr(PT), 52, {
+        aw.MODE_KEY: PT, aw.BITS_KEY: "48"}, "differs", 52),
+    "limit reached on both": (MaxPhysAddr(PT, limit=46), 52, {
+        aw.MODE_KEY: PT, aw.BITS_KEY: "46", aw.LIMIT_KEY: "46"}, "ok", 46),
+    "limit not reached here": (MaxPhysAddr(PT, limit=46), 39, {
+        aw.MODE_KEY: PT, aw.BITS_KEY: "46", aw.LIMIT_KEY: "46"},
+        "differs", 39),
+    "not recorded": (MaxPhysAddr(PT), 48, {}, "not recorded", 48),
+    "host without bits": (MaxPhysAddr(PT), None, {
+        aw.MODE_KEY: PT, aw.BITS_KEY: "48"}, "unknown", None),
+    "unreadable record": (MaxPhysAddr(PT), 48, {
+        aw.MODE_KEY: PT, aw.BITS_KEY: "x"}, "unknown", 48),
+}
+
+
+@pytest.mark.parametrize(("guest", "host_bits", "metadata", "status",
+                          "on_host"), list(AUDIT.values()), ids=list(AUDIT))
+def test_audit_domain(guest, host_bits, metadata, status, on_host):
+    row = width_audit.audit_domain(_domain(guest), host_bits, metadata)
+    assert (row.status, row.on_host) == (status, on_host)
+    assert row.finding == (status != "ok")
+
+
+@pytest.mark.parametrize("guest", [None, MaxPhysAddr(EM, bits=40)],
+                         ids=["no maxphysaddr", "emulate"])
+def test_audit_skips_guests_that_are_not_passthrough(guest):
+    assert width_audit.audit_domain(_domain(guest), 48, {}) is None
