@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from nova_hwabi import address_width
 from nova_hwabi.capabilities.guest import GuestDomain
 from nova_hwabi.machine_type import rules
 
@@ -165,6 +166,29 @@ def at_startup(record: InstanceRecord, domain: GuestDomain | None,
                                       else "resolved on this host")
     _device_changes(record, domain, pinned or machine_type, change)
     return change
+
+
+def width_at_definition(record: InstanceRecord,
+                        domain: GuestDomain | None,
+                        host_bits: int | None) -> RecordChange:
+    """After the guest is defined on this host: record its address width.
+
+    Called at boot, evacuation, unshelve and the end of a cold or live
+    migration, so the record always says the width the guest runs with
+    (:func:`nova_hwabi.address_width.width_at_spawn`): the host's bits, or
+    the passthrough limit when the host has that many, or the emulated
+    bits. ``host_bits`` is the host CPU's ``<maxphysaddr bits=>``. Keys
+    are removed when the guest no longer has a knowable width (a resize to
+    a flavor without maxphysaddr).
+    """
+    width = address_width.width_at_spawn(
+        domain.maxphysaddr if domain is not None else None, host_bits)
+    to_set, to_unset = address_width.record_change(record.system_metadata,
+                                                   width)
+    source = ("%s on this host" % width.describe() if width is not None
+              else "no address width")
+    return RecordChange(set=to_set, unset=to_unset,
+                        sources=dict.fromkeys((*to_set, *to_unset), source))
 
 
 def at_rebuild(record: InstanceRecord) -> RecordChange:

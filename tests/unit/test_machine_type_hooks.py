@@ -113,3 +113,40 @@ def test_move_changes_nothing_and_recorded_values_win():
     )
     assert merged["hw_machine_type"] == "pc-i440fx-7.2"
     assert merged["hw_disk_bus"] == "ide"
+
+
+# -- address width at definition -------------------------------------------
+
+WIDTH_DOMAINS = {
+    "passthrough on 48 bits": ("pc-passthrough.xml", 48, {}, {
+        "hwabi_maxphysaddr_mode": "passthrough",
+        "hwabi_maxphysaddr_bits": "48"}, ()),
+    "passthrough, already recorded": ("pc-passthrough.xml", 48, {
+        "hwabi_maxphysaddr_mode": "passthrough",
+        "hwabi_maxphysaddr_bits": "48"}, {}, ()),
+    "passthrough moved to 52 bits": ("pc-passthrough.xml", 52, {
+        "hwabi_maxphysaddr_mode": "passthrough",
+        "hwabi_maxphysaddr_bits": "48"}, {"hwabi_maxphysaddr_bits": "52"},
+        ()),
+    "emulate 46": ("q35-emulate46.xml", 39, {}, {
+        "hwabi_maxphysaddr_mode": "emulate",
+        "hwabi_maxphysaddr_bits": "46"}, ()),
+    "passthrough on a host without bits": ("pc-passthrough.xml", None, {
+        "hwabi_maxphysaddr_mode": "passthrough",
+        "hwabi_maxphysaddr_bits": "48"}, {},
+        ("hwabi_maxphysaddr_mode", "hwabi_maxphysaddr_bits")),
+}
+
+
+@pytest.mark.parametrize(("domain_file", "host_bits", "before", "to_set",
+                          "to_unset"), list(WIDTH_DOMAINS.values()),
+                         ids=list(WIDTH_DOMAINS))
+def test_width_at_definition(domain_file, host_bits, before, to_set,
+                             to_unset):
+    domain = parse_guest_domain((DOMAINS / domain_file).read_bytes())
+    record = hooks.InstanceRecord(uuid=domain.uuid, vm_state="active",
+                                        arch="x86_64",
+                                        system_metadata=before)
+    change = hooks.width_at_definition(record, domain, host_bits)
+    assert (change.set, change.unset) == (to_set, to_unset)
+    assert set(change.sources) == {*to_set, *to_unset}
