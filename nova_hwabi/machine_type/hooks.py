@@ -43,6 +43,15 @@ _IMPLICIT_SCSI_MODEL = {
     rules.S390_CCW_VIRTIO: "virtio-scsi",
 }
 
+# The NIC model libvirt (9.0, qemuDomainDefaultNetModel) gives an interface
+# without one: what a guest gets from Nova with [libvirt]
+# use_virtio_for_bridges off and no hw_vif_model.
+_IMPLICIT_NIC_MODEL = {
+    rules.I440FX: "rtl8139", rules.Q35: "rtl8139",
+    rules.PSERIES: "rtl8139", rules.VIRT: "virtio",
+    rules.S390_CCW_VIRTIO: "virtio",
+}
+
 
 def _first(values: tuple[str, ...]) -> str | None:
     return values[0] if values else None
@@ -72,11 +81,21 @@ def _scsi_model(domain: GuestDomain, family: str | None) -> str | None:
     return model
 
 
+def _vif_model(domain: GuestDomain, family: str | None) -> str | None:
+    """libvirt fills in its default model for a NIC Nova gave none;
+    recording it would add a model to Nova's guest definition."""
+    model = _first(domain.vif_models)
+    if model == _IMPLICIT_NIC_MODEL.get(family or ""):
+        return None
+    return model
+
+
 def _attribute(name: str):
     """The first value of a GuestDomain tuple: properties that only choose
     the bus or model of devices Nova adds anyway (disks, CD-ROMs, floppies,
     NICs, the video device, the RNG), so recording what the device has
-    reproduces it. A USB tablet is what hw_pointer_model=usbtablet gives."""
+    reproduces it. A USB tablet is what hw_pointer_model=usbtablet gives.
+    """
     return lambda domain, family: _first(getattr(domain, name))
 
 
@@ -96,7 +115,7 @@ _FROM_DOMAIN = {
     "hw_rng_model": _attribute("rng_models"),
     "hw_scsi_model": _scsi_model,
     "hw_video_model": _attribute("video_models"),
-    "hw_vif_model": _attribute("vif_models"),
+    "hw_vif_model": _vif_model,
 }
 
 

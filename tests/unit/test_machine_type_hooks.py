@@ -210,6 +210,13 @@ DEVICES = [
     pytest.param("<interface type='user'/><video><model type='none'/>"
                  "</video>", "x86_64", "pc-q35-7.2",
                  {"hw_video_model": "none"}, id="nic-without-model"),
+    # libvirt fills in its default NIC model where Nova gave none.
+    pytest.param("<interface type='user'><model type='rtl8139'/>"
+                 "</interface>", "x86_64", "pc-q35-7.2", {},
+                 id="libvirt-default-nic-model"),
+    pytest.param("<interface type='user'><model type='virtio'/>"
+                 "</interface>", "aarch64", "virt-7.2", {},
+                 id="virt-default-nic-model"),
 ]
 
 
