@@ -137,7 +137,7 @@ def define_and_dump(document: str) -> str:
     document = re.sub(r"<name>[^<]*</name>", "<name>%s</name>" % name,
                       document, count=1)
     # Nova's driver may pick KVM; TCG defines everywhere.
-    document = re.sub(r"<domain type=\"kvm\"", "<domain type=\"qemu\"",
+    document = re.sub(r"<domain type=([\"'])kvm\1", r"<domain type=\1qemu\1",
                       document, count=1)
     path = "/tmp/%s.xml" % name
     with open(path, "w") as handle:
@@ -253,14 +253,10 @@ class TestRecordingKeepsNovasGuest(test.NoDBTestCase):
         wrong = device_list(self.nova_guest({"hw_input_bus": "usb"}))
         self.assertIn(("input", "keyboard", "usb", None), wrong)
 
-    @ddt.data(*sorted(FIXTURE_CASES))
-    def test_fixture_records_what_novas_guest_for_it_records(self, name):
-        # The fixture's image: the record from the captured domain equals
-        # the one from Nova's guest for that image, defined in libvirtd.
+    def _fixture_round_trip(self, name, captured):
         properties, options = CASES[FIXTURE_CASES[name]]
         self._configure(options)
         nova_document = define_and_dump(self.nova_guest(properties).to_xml())
-        captured = (DOMAINS / name).read_text()
         ours = self._record({}, {}, captured).set
         novas = self._record({}, {}, nova_document).set
         # Nova makes no floppy of an image property (only of a block
@@ -278,3 +274,19 @@ class TestRecordingKeepsNovasGuest(test.NoDBTestCase):
             self.assertEqual(
                 device_list(self.nova_guest(properties)),
                 device_list(self._after(metadata, properties, change)))
+
+    @ddt.data(*sorted(FIXTURE_CASES))
+    def test_fixture_records_what_novas_guest_for_it_records(self, name):
+        # The fixture's image: the record from the captured domain equals
+        # the one from Nova's guest for that image, defined in libvirtd.
+        self._fixture_round_trip(name, (DOMAINS / name).read_text())
+
+    @ddt.data(*sorted(FIXTURE_CASES))
+    def test_fixture_defined_again_in_live_libvirtd(self, name):
+        # The same, with the fixture's definition captured from the
+        # libvirtd running now rather than the stored capture.
+        source = DOMAINS / "src" / name.replace(".xml", ".define.xml")
+        document = re.sub(r"<uuid>[^<]*</uuid>",
+                          "<uuid>%s</uuid>" % uuid.uuid4(),
+                          source.read_text(), count=1)
+        self._fixture_round_trip(name, define_and_dump(document))
