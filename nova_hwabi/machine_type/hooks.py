@@ -103,9 +103,9 @@ def _attribute(name: str):
 # domain, the value Nova would itself have used to produce its devices
 # (Nova 34 _get_guest_config): recording any other value would change the
 # guest at its next redefinition. hw_rescue_bus is only visible while
-# rescued, so it is never inferred. hw_rng_model is accepted by Nova 34
-# without effect (it adds the virtio RNG whenever the flavor allows it);
-# older releases add the RNG only for it, so it is recorded.
+# rescued, so it is never inferred. hw_rng_model has no effect on Nova 34's
+# guest (the virtio RNG comes with every flavor that allows it) and virtio
+# is its only value, so recording it cannot change the guest.
 _FROM_DOMAIN = {
     "hw_disk_bus": _attribute("disk_buses"),
     "hw_cdrom_bus": _attribute("cdrom_buses"),
