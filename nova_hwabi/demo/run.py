@@ -38,7 +38,11 @@ from nova_hwabi.capabilities import placement
 from nova_hwabi.capabilities.traits import TraitPolicy
 from nova_hwabi.demo import abi
 from nova_hwabi.demo import fleet as demo_fleet
-from nova_hwabi.demo.cells import DatabaseSetupError, NovaDatabases
+from nova_hwabi.demo.cells import (
+    DatabaseSetupError,
+    NovaDatabases,
+    setup_nova,
+)
 from nova_hwabi.demo.placement_server import ADMIN_TOKEN, EmbeddedPlacement
 from nova_hwabi.machine_type import rules
 from nova_hwabi.request_filters.address_space import (
@@ -313,8 +317,6 @@ def run(out=sys.stdout) -> int:
                  len(demo_fleet.sample_names()), len(REQUESTS),
                  len(abi.GUESTS)))
     try:
-        from nova_hwabi.demo.cells import setup_nova
-
         # Nova's configuration is process-wide: parsed once, from the
         # nova.conf naming act 2's databases.
         databases = NovaDatabases(Path(workdir.name))
