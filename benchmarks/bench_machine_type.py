@@ -1,9 +1,10 @@
 """list-unset over 100,000 instances in two cells, ours vs Nova 34's.
 
 Builds a deployment's databases once per run, in a temporary directory,
-with Nova's own tools: a nova.conf (``transport_url = fake:/``, sqlite),
-``nova-manage api_db sync``, ``cell_v2 map_cell0``, ``cell_v2
-create_cell`` for cell1 and cell2 and ``db sync`` for each cell. A few
+as nova-manage does (``nova_hwabi.demo.cells``, shared with the demo and
+the admin-command tests): a nova.conf (``transport_url = fake:/``,
+sqlite), ``api_db sync``, ``cell_v2 map_cell0``, ``cell_v2 create_cell``
+for cell1 and cell2 and ``db sync`` for each cell. A few
 QEMU compute nodes per cell are created through Nova's ComputeNode
 object; then ``--instances`` instances, split evenly over the two cells,
 and their system metadata (about 10 rows each, as Nova writes them at
@@ -65,7 +66,6 @@ import tempfile
 import time
 import uuid
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from importlib import metadata
 from pathlib import Path
 
@@ -90,47 +90,15 @@ NO_EVENTLET = {"OS_NOVA_DISABLE_EVENTLET_PATCHING": "1"}
 
 # --- the databases --------------------------------------------------------
 
-def nova_manage(conf: Path, *args: str) -> str:
-    """Run nova-manage from this interpreter's environment."""
-    command = [str(Path(sys.executable).parent / "nova-manage"),
-               "--config-file", str(conf), *args]
-    result = subprocess.run(command, capture_output=True, text=True,
-                            env={**os.environ, **NO_EVENTLET}, timeout=300)
-    if result.returncode != 0:
-        raise SystemExit("nova-manage %s failed (%d):\n%s%s" % (
-            " ".join(args), result.returncode, result.stdout,
-            result.stderr[-3000:]))
-    return result.stdout
+CELLS = ("cell1", "cell2")
 
 
-def create_databases(workdir: Path) -> Path:
-    """nova.conf, the API database, cell0, cell1 and cell2, all synced."""
-    def write_conf(path: Path, cell: str) -> Path:
-        path.write_text(
-            "[DEFAULT]\ntransport_url = fake:/\n"
-            "[api_database]\nconnection = sqlite:///%s\n"
-            "[database]\nconnection = sqlite:///%s\n"
-            % (workdir / "api.db", workdir / (cell + ".db")))
-        return path
+def databases(workdir: Path):
+    """The API database, cell0, cell1 and cell2 under ``workdir`` and the
+    nova.conf naming them (created by the seed child)."""
+    from nova_hwabi.demo.cells import NovaDatabases
 
-    conf = write_conf(workdir / "nova.conf", "cell1")
-    nova_manage(conf, "api_db", "sync")
-    nova_manage(conf, "cell_v2", "map_cell0", "--database_connection",
-                "sqlite:///%s" % (workdir / "cell0.db"))
-    for name in ("cell1", "cell2"):
-        # Cells must differ in transport URL as well as in database.
-        nova_manage(conf, "cell_v2", "create_cell", "--name", name,
-                    "--database_connection",
-                    "sqlite:///%s" % (workdir / (name + ".db")),
-                    "--transport-url", "fake:/" + name)
-    # db sync migrates [database] connection, and cell0 unless
-    # --local_cell: cell1 with cell0 and cell2 alone, side by side.
-    with ThreadPoolExecutor(2) as pool:
-        list(pool.map(lambda sync: nova_manage(*sync), (
-            (conf, "db", "sync"),
-            (write_conf(workdir / "cell2.conf", "cell2"), "db", "sync",
-             "--local_cell"))))
-    return conf
+    return NovaDatabases(workdir, CELLS)
 
 
 def setup_nova(conf: Path):
@@ -278,6 +246,7 @@ def child(args) -> None:
     """
     ctxt = setup_nova(Path(args.conf))
     if args.child == "seed":
+        databases(Path(args.conf).parent).create()
         summary = fill_cells(ctxt, args.instances, args.hosts)
         sys.stdout.write(json.dumps(summary))
         sys.stdout.flush()
@@ -516,15 +485,14 @@ def main() -> int:
         sys.version.split()[0], os.cpu_count() or 0))
     with tempfile.TemporaryDirectory(prefix="bench-machine-type-") as tmp:
         started = time.perf_counter()
-        conf = create_databases(Path(tmp))
-        synced = time.perf_counter() - started
+        conf = databases(Path(tmp)).conf
         summary = run_child(args, conf, "seed", 0)
         if "error" in summary:
-            raise SystemExit("filling the cells failed: %s"
+            raise SystemExit("creating and filling the cells failed: %s"
                              % summary["error"])
         built = time.perf_counter() - started
-        print("databases: nova-manage %.1f s, compute nodes + bulk insert "
-              "%.1f s" % (synced, built - synced))
+        print("databases: created, compute nodes + bulk insert in %.1f s"
+              % built)
         reports = {}
         for mode in CHILD_MODES:
             repeats = {"baseline": 0, "upstream": args.upstream_repeats}.get(

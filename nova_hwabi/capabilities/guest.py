@@ -27,6 +27,9 @@ class GuestDomain:
     """The ABI-relevant parts of one libvirt domain.
 
     Each bus/model tuple lists distinct values in document order.
+    ``input_buses`` holds the bus of every ``<input>`` (libvirt's implicit
+    ps2 mouse and keyboard included), ``keyboard_buses`` those of keyboards
+    only and ``pointer_models`` ``usbtablet`` for a USB tablet.
     """
 
     uuid: str
@@ -45,6 +48,7 @@ class GuestDomain:
     pointer_models: tuple[str, ...]
     rng_models: tuple[str, ...]
     scsi_models: tuple[str, ...]
+    keyboard_buses: tuple[str, ...] = ()
 
 
 class _Collector:
@@ -107,6 +111,7 @@ def parse_guest_domain(
         pointer_models=devices.get("pointer"),
         rng_models=devices.get("rng"),
         scsi_models=devices.get("scsi"),
+        keyboard_buses=devices.get("keyboard"),
     )
 
 
@@ -139,6 +144,8 @@ def _collect_devices(devices: etree._Element, out: _Collector) -> None:
             out.add(tag, None if model is None else model.get("type"))
         elif tag == "input":
             out.add("input", device.get("bus"))
+            if device.get("type") == "keyboard":
+                out.add("keyboard", device.get("bus"))
             if device.get("type") == "tablet" and device.get("bus") == "usb":
                 out.add("pointer", USB_TABLET)
         elif tag == "rng":

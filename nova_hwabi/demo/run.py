@@ -1,4 +1,6 @@
-"""The end-to-end demo, step by step, with a verdict per boot request.
+"""The end-to-end demo, step by step, with a verdict per request and guest.
+
+Act 1, the address-space half:
 
 1. start a real Placement (openstack-placement) on 127.0.0.1 with sqlite;
 2. register the shipped sample hosts as compute node providers;
@@ -8,17 +10,24 @@
    HostManager with nova-hwabi's filters, printing the candidates, the hosts
    that pass and why each other host fails.
 
-Each request has an expected outcome; any mismatch or failed step makes
-the demo exit non-zero.
+Act 2, the ABI half (:mod:`nova_hwabi.demo.abi`): instances recorded in
+Nova's real databases, ``[libvirt] hw_machine_type`` changed from ``pc``
+to ``q35``, what keeps each guest's chipset, and the drift audit.
+
+Each request and guest has an expected outcome; any mismatch or failed
+step makes the demo exit non-zero.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import sys
+import tempfile
 import time
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from keystoneauth1 import adapter as ks_adapter
@@ -27,8 +36,15 @@ from keystoneauth1 import token_endpoint
 
 from nova_hwabi.capabilities import placement
 from nova_hwabi.capabilities.traits import TraitPolicy
+from nova_hwabi.demo import abi
 from nova_hwabi.demo import fleet as demo_fleet
+from nova_hwabi.demo.cells import (
+    DatabaseSetupError,
+    NovaDatabases,
+    setup_nova,
+)
 from nova_hwabi.demo.placement_server import ADMIN_TOKEN, EmbeddedPlacement
+from nova_hwabi.machine_type import rules
 from nova_hwabi.request_filters.address_space import (
     AddressSpaceRequestError,
     translate,
@@ -273,12 +289,13 @@ def _reason(manager, state, spec) -> str:
 
 
 def _host_manager():
+    """Nova's HostManager with our filters; Nova's configuration must be
+    parsed already (act 2's nova.conf)."""
     import nova.conf
 
     from nova_hwabi.filters import inprocess
 
     conf = nova.conf.CONF
-    conf([], project="nova", default_config_files=[])
     conf.set_override("available_filters", [
         "nova.scheduler.filters.all_filters",
         "nova_hwabi.filters.all_filters",
@@ -293,14 +310,32 @@ def run(out=sys.stdout) -> int:
     """Run the demo; 0 when every step worked and every verdict held."""
     warnings.simplefilter("ignore")
     demo = Demo(out)
+    workdir = tempfile.TemporaryDirectory(prefix="nova-hwabi-demo-")
+    pool = concurrent.futures.ThreadPoolExecutor(1)
     demo.say("nova-hwabi demo: a real Placement, %d sample hosts, %d boot "
-             "requests" % (len(demo_fleet.sample_names()), len(REQUESTS)))
+             "requests; then %d guests across a new default machine type" % (
+                 len(demo_fleet.sample_names()), len(REQUESTS),
+                 len(abi.GUESTS)))
     try:
+        # Nova's configuration is process-wide: parsed once, from the
+        # nova.conf naming act 2's databases.
+        databases = NovaDatabases(Path(workdir.name))
+        ctxt = setup_nova(databases.conf, "nova-hwabi-demo")
+        # Act 2's databases are created while Placement starts (in
+        # processes of its own) and act 1 runs.
+        creating = pool.submit(databases.create)
+        demo.say()
+        demo.say("Act 1: the address-space half (maxphysaddr)")
         demo.start_placement()
         demo.register_fleet(TraitPolicy(report_bits_ladder=True))
         demo.sync_traits()
         failures = demo.run_requests(_host_manager())
-    except (DemoError, placement.PlacementError) as exc:
+        demo.say()
+        demo.say("Act 2: the ABI half (machine types), on Nova's "
+                 "databases")
+        guest_failures = abi.run_act(demo.say, creating.result(), ctxt)
+    except (DemoError, placement.PlacementError, DatabaseSetupError,
+            rules.MachineTypeError) as exc:
         demo.say("demo failed: %s" % exc)
         return 1
     except Exception as exc:
@@ -311,12 +346,18 @@ def run(out=sys.stdout) -> int:
                  "for the traceback)" % (type(exc).__name__, exc))
         return 1
     finally:
+        pool.shutdown(wait=True)
         demo.close()
+        workdir.cleanup()
     demo.say()
-    demo.say("%d requests, %s (%.1f s)" % (
-        len(REQUESTS),
-        "all as expected" if not failures
-        else "%d unexpected: %s" % (len(failures), "; ".join(failures)),
-        time.monotonic() - demo.started,
+    demo.say("%d requests, %s; %d guests, %s (%.1f s)" % (
+        len(REQUESTS), _outcome(failures), len(abi.GUESTS),
+        _outcome(guest_failures), time.monotonic() - demo.started,
     ))
-    return 1 if failures else 0
+    return 1 if failures or guest_failures else 0
+
+
+def _outcome(failures: list[str]) -> str:
+    if not failures:
+        return "all as expected"
+    return "%d unexpected: %s" % (len(failures), "; ".join(failures))

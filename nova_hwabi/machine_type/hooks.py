@@ -26,18 +26,97 @@ RECORDED_KEY = "image_hw_machine_type"
 PINNED_KEY = "hwabi_machine_type"
 IMAGE_PREFIX = "image_"
 
-# The device properties a domain shows, and where to read them in it.
-# hw_rescue_bus is only visible while rescued, so it is never inferred.
+# The keyboard bus a guest gets without hw_input_bus (Nova 34
+# _guest_add_keyboard_device adds a USB keyboard to AArch64 guests only;
+# libvirt adds a ps2 keyboard to x86 guests and a USB one to pseries
+# guests by itself). Such a keyboard says nothing about hw_input_bus.
+_IMPLICIT_KEYBOARD_BUS = {
+    "x86_64": "ps2", "i686": "ps2", "aarch64": "usb",
+    "ppc64": "usb", "ppc64le": "usb",
+}
+
+# The SCSI controller model libvirt (9.0, qemuDomainDefaultSCSIController
+# Model) adds by itself when a guest has a SCSI disk and no controller:
+# lsilogic on x86, ibmvscsi on pseries, virtio-scsi on Arm virt and s390x.
+_IMPLICIT_SCSI_MODEL = {
+    rules.I440FX: "lsilogic", rules.Q35: "lsilogic",
+    rules.PSERIES: "ibmvscsi", rules.VIRT: "virtio-scsi",
+    rules.S390_CCW_VIRTIO: "virtio-scsi",
+}
+
+# The NIC model libvirt (9.0, qemuDomainDefaultNetModel) gives an interface
+# without one: what a guest gets from Nova with [libvirt]
+# use_virtio_for_bridges off and no hw_vif_model.
+_IMPLICIT_NIC_MODEL = {
+    rules.I440FX: "rtl8139", rules.Q35: "rtl8139",
+    rules.PSERIES: "rtl8139", rules.VIRT: "virtio",
+    rules.S390_CCW_VIRTIO: "virtio",
+}
+
+
+def _first(values: tuple[str, ...]) -> str | None:
+    return values[0] if values else None
+
+
+def _input_bus(domain: GuestDomain, family: str | None) -> str | None:
+    """hw_input_bus makes Nova add a keyboard and a tablet on that bus, so
+    only a keyboard Nova or libvirt would not add anyway shows it; a USB
+    tablet alone comes from hw_pointer_model (or [DEFAULT] pointer_model)
+    and recording its bus would add a keyboard."""
+    implicit = _IMPLICIT_KEYBOARD_BUS.get(domain.arch or "")
+    for bus in domain.keyboard_buses:
+        if bus != implicit and bus in rules.INPUT_BUSES:
+            return bus
+    return None
+
+
+def _scsi_model(domain: GuestDomain, family: str | None) -> str | None:
+    """Nova adds a SCSI controller only for hw_scsi_model; a controller of
+    libvirt's default model next to SCSI disks may be libvirt's own, and
+    recording it would add a controller to Nova's guest definition."""
+    model = _first(domain.scsi_models)
+    has_scsi_disk = "scsi" in (domain.disk_buses + domain.cdrom_buses
+                               + domain.floppy_buses)
+    if has_scsi_disk and model == _IMPLICIT_SCSI_MODEL.get(family or ""):
+        return None
+    return model
+
+
+def _vif_model(domain: GuestDomain, family: str | None) -> str | None:
+    """libvirt fills in its default model for a NIC Nova gave none;
+    recording it would add a model to Nova's guest definition."""
+    model = _first(domain.vif_models)
+    if model == _IMPLICIT_NIC_MODEL.get(family or ""):
+        return None
+    return model
+
+
+def _attribute(name: str):
+    """The first value of a GuestDomain tuple: properties that only choose
+    the bus or model of devices Nova adds anyway (disks, CD-ROMs, floppies,
+    NICs, the video device, the RNG), so recording what the device has
+    reproduces it. A USB tablet is what hw_pointer_model=usbtablet gives.
+    """
+    return lambda domain, family: _first(getattr(domain, name))
+
+
+# The device properties a domain shows, each with how to read, from the
+# domain, the value Nova would itself have used to produce its devices
+# (Nova 34 _get_guest_config): recording any other value would change the
+# guest at its next redefinition. hw_rescue_bus is only visible while
+# rescued, so it is never inferred. hw_rng_model has no effect on Nova 34's
+# guest (the virtio RNG comes with every flavor that allows it) and virtio
+# is its only value, so recording it cannot change the guest.
 _FROM_DOMAIN = {
-    "hw_disk_bus": "disk_buses",
-    "hw_cdrom_bus": "cdrom_buses",
-    "hw_floppy_bus": "floppy_buses",
-    "hw_input_bus": "input_buses",
-    "hw_pointer_model": "pointer_models",
-    "hw_rng_model": "rng_models",
-    "hw_scsi_model": "scsi_models",
-    "hw_video_model": "video_models",
-    "hw_vif_model": "vif_models",
+    "hw_disk_bus": _attribute("disk_buses"),
+    "hw_cdrom_bus": _attribute("cdrom_buses"),
+    "hw_floppy_bus": _attribute("floppy_buses"),
+    "hw_input_bus": _input_bus,
+    "hw_pointer_model": _attribute("pointer_models"),
+    "hw_rng_model": _attribute("rng_models"),
+    "hw_scsi_model": _scsi_model,
+    "hw_video_model": _attribute("video_models"),
+    "hw_vif_model": _vif_model,
 }
 
 
@@ -109,24 +188,34 @@ def _pinned(machine_type: str | None,
 
 def _device_changes(record: InstanceRecord, domain: GuestDomain | None,
                     machine_type: str | None, change: RecordChange) -> None:
-    """Record the domain's buses/models for properties not yet recorded."""
+    """Record, for properties not yet recorded, the values Nova would have
+    used to give the domain its devices (see ``_FROM_DOMAIN``)."""
     if domain is None:
         return
-    for prop, attribute in _FROM_DOMAIN.items():
+    family = _family(machine_type)
+    for prop, infer in _FROM_DOMAIN.items():
         if record.recorded(prop) is not None:
             continue  # already recorded: the record wins
-        values = getattr(domain, attribute)
-        if not values:
+        found = infer(domain, family)
+        if not found:
             continue
         try:
-            value = rules.validate_image_property(prop, values[0],
-                                                  machine_type)
+            value = rules.validate_image_property(prop, found, machine_type)
         except rules.InvalidImageProperty:
-            # e.g. the ps2 bus libvirt adds for x86 keyboards: not a value
-            # Nova can express, so there is nothing to pin.
+            # Not a value Nova can express (or this machine can have), so
+            # there is nothing to pin.
             continue
         change.set[IMAGE_PREFIX + prop] = value
         change.sources[IMAGE_PREFIX + prop] = "running domain"
+
+
+def _family(machine_type: str | None) -> str | None:
+    if not machine_type:
+        return None
+    try:
+        return rules.parse_machine_type(machine_type).family
+    except rules.UnsupportedMachineType:
+        return None
 
 
 def at_spawn(record: InstanceRecord, domain: GuestDomain, conf: Any

@@ -2,9 +2,10 @@
 
 Each command runs as a subprocess (``python -m nova_hwabi.cmd.manage
 --config-file nova.conf ...``) against sqlite databases that Nova's own
-``nova-manage`` created: an API database, cell0 and two cells, created and
-mapped with ``api_db sync``, ``db sync``, ``cell_v2 map_cell0`` and
-``cell_v2 create_cell``, then seeded with instances, compute nodes (QEMU
+``nova-manage`` commands created: an API database, cell0 and two cells,
+created and mapped with ``api_db sync``, ``db sync``, ``cell_v2 map_cell0``
+and ``cell_v2 create_cell`` (``nova_hwabi.demo.cells``, which the demo
+uses too), then seeded with instances, compute nodes (QEMU
 and ironic) and RequestSpecs through Nova's objects by this module run as
 a script. What is proven:
 
@@ -30,7 +31,6 @@ on instances no other command of the batch changes.
 import concurrent.futures
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -38,9 +38,10 @@ from pathlib import Path
 
 import pytest
 
+from nova_hwabi.demo.cells import NovaDatabases, setup_nova, write_conf
+
 PYTHON = sys.executable
-NOVA_MANAGE = str(Path(sys.executable).parent / "nova-manage")
-DATABASES = ("api", "cell0", "cell1", "cell2")
+CELLS = ("cell1", "cell2")
 ERROR_PREFIX = "nova-hwabi-manage: error: "
 
 
@@ -91,16 +92,17 @@ NO_SUCH_CELL = "11111111-2222-4333-8444-555555555555"
 
 
 def seed(conf_path: str) -> None:
-    """Create the instances above with Nova's objects; print cell UUIDs."""
+    """Create the databases, then the instances above with Nova's objects;
+    print cell UUIDs."""
     # Nova picks its concurrency backend before its other modules load.
     from nova import monkey_patch
 
     monkey_patch.patch(backend="threading")
-    from nova import config, context, objects
+    from nova import context, objects
 
-    config.parse_args(["seed", "--config-file", conf_path])
-    objects.register_all()
-    ctxt = context.get_admin_context()
+    databases = NovaDatabases(Path(conf_path).parent, CELLS)
+    ctxt = setup_nova(databases.conf, "seed")
+    databases.create()
     cells = {cell.name: cell for cell in
              objects.CellMappingList.get_all(ctxt)}
     node_ids = {}
@@ -181,61 +183,23 @@ def _in_parallel(commands: dict, workers: int = 3) -> dict:
         return {name: future.result() for name, future in futures.items()}
 
 
-def _write_conf(path: Path, api: Path, database: Path,
-                extra: str = "") -> Path:
-    path.write_text(
-        "[DEFAULT]\ntransport_url = fake:/\n"
-        "[api_database]\nconnection = sqlite:///%s\n"
-        "[database]\nconnection = sqlite:///%s\n%s" % (api, database, extra)
-    )
-    return path
+_write_conf = write_conf
 
 
-class Deployment:
+class Deployment(NovaDatabases):
     """The databases, the config files and a snapshot to restore."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
-        self.snapshot = root / "snapshot"
-        self.db = {name: root / ("%s.db" % name) for name in DATABASES}
-        self.conf = _write_conf(root / "nova.conf", self.db["api"],
-                                self.db["cell1"])
+        super().__init__(root, CELLS)
         self.cells: dict[str, str] = {}
 
-    def url(self, name: str) -> str:
-        return "sqlite:///%s" % self.db[name]
-
     def build(self) -> None:
-        # The four schemas are independent files: sync them at once.
-        local = {name: _write_conf(self.root / ("%s.conf" % name),
-                                   self.db["api"], self.db[name])
-                 for name in ("cell0", "cell1", "cell2")}
-        syncs = {"api": [NOVA_MANAGE, "--config-file", str(self.conf),
-                         "api_db", "sync"]}
-        for name, conf in local.items():
-            syncs[name] = [NOVA_MANAGE, "--config-file", str(conf), "db",
-                           "sync", "--local_cell"]
-        for name, result in _in_parallel(syncs, workers=4).items():
-            assert result.returncode == 0, (name, result.stderr[-2000:])
-        manage = [NOVA_MANAGE, "--config-file", str(self.conf), "cell_v2"]
-        _checked([*manage, "map_cell0", "--database_connection",
-                  self.url("cell0")])
-        # nova-manage refuses two cells sharing a transport URL.
-        for name, transport in (("cell1", "fake:/"),
-                                ("cell2", "fake://cell2/")):
-            _checked([*manage, "create_cell", "--name", name,
-                      "--database_connection", self.url(name),
-                      "--transport-url", transport])
+        # Created and seeded in a child process: Nova's configuration is
+        # process-wide.
         output = _checked([PYTHON, __file__, "seed", str(self.conf)])
         self.cells = json.loads(output.strip().splitlines()[-1])
         assert set(self.cells) == {"cell0", "cell1", "cell2"}
-        self.snapshot.mkdir()
-        for path in self.db.values():
-            shutil.copy2(path, self.snapshot / path.name)
-
-    def restore(self) -> None:
-        for path in self.db.values():
-            shutil.copy2(self.snapshot / path.name, path)
+        self.snapshot()
 
     # -- reading the databases directly, not through the code under test --
 
