@@ -4,10 +4,10 @@
 local domain that is a Nova instance and has ``<maxphysaddr
 mode='passthrough'>``, the width it gets on this host (the host CPU's
 bits, capped by the domain's ``limit``) is compared with the width
-recorded for the instance (:mod:`nova_hwabi.address_width`). A guest
-that differs reached this host through a move the options allowed
-(``any``, ``at-least``) before the record was updated, or sits on a host
-whose CPU changed; its OS sees another width than it was recorded with.
+recorded for the instance (:mod:`nova_hwabi.address_width`). The driver
+records the width each time it defines the guest, so a guest that
+differs was started before its host's CPU (or libvirt's report of it)
+changed: its OS will see another width at its next start here.
 """
 
 from __future__ import annotations
@@ -72,9 +72,9 @@ def audit_domain(domain: GuestDomain, host_bits: int | None,
     if recorded.bits != on_host:
         return WidthAudit(
             domain.uuid, recorded.bits, on_host, guest.limit, DIFFERS,
-            "recorded %d bits, this host gives the guest %d: its OS sees "
-            "%d after its next boot here" % (recorded.bits, on_host,
-                                             on_host))
+            "recorded %d bits, this host now gives the guest %d: its OS "
+            "sees %d after its next start here" % (recorded.bits, on_host,
+                                                   on_host))
     return WidthAudit(domain.uuid, recorded.bits, on_host, guest.limit, OK)
 
 
