@@ -25,6 +25,7 @@ import sys
 
 from oslo_config import cfg
 
+from nova_hwabi import values
 from nova_hwabi.capabilities.errors import LibvirtConnectionError
 from nova_hwabi.cmd import nova_setup
 from nova_hwabi.conf import nova as nova_options
@@ -263,11 +264,8 @@ def image_property_unset(ctxt, args) -> int:
 
 
 def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
+    value = values.parse_decimal(text)
+    if value is None or value < 1:
         raise argparse.ArgumentTypeError(
             "expected a whole number >= 1, got %r" % text
         )

@@ -13,6 +13,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from nova_hwabi import values
+
 # Distinct cpu_info strings kept decoded. Hosts of one hardware model share
 # one string, so real fleets need a handful; the bound caps memory if
 # something reports unique strings.
@@ -59,14 +61,8 @@ def cpu_info_bits(value: Any) -> int | None:
     maxphysaddr = cpu_info.get("maxphysaddr")
     if not isinstance(maxphysaddr, dict):
         return None
-    bits = maxphysaddr.get("bits")
-    if isinstance(bits, bool):
-        return None
-    if isinstance(bits, int):
-        return bits
-    if isinstance(bits, str) and bits.strip().isdigit():
-        return int(bits)
-    return None
+    # The one integer parser: '²' passes str.isdigit() but not int().
+    return values.parse_decimal(maxphysaddr.get("bits"))
 
 
 def resolve_capability(host_state: Any, scope: tuple[str, ...]) -> Any:
