@@ -58,7 +58,7 @@ class Prepared:
     cpu_info_reasons: dict[str, str | None] = field(default_factory=dict)
 
 
-def _capability_checks(extra_specs: dict[str, str]):
+def _capability_checks(extra_specs: dict[str, str], mode: str):
     checks = []
     for key, requirement in extra_specs.items():
         scope = key.split(":")
@@ -67,7 +67,7 @@ def _capability_checks(extra_specs: dict[str, str]):
         unscoped = len(scope) == 1
         path = tuple(scope if unscoped else scope[1:])
         try:
-            predicate = parse_requirement(str(requirement))
+            predicate = parse_requirement(str(requirement), mode)
         except SpecSyntaxError as exc:
             raise SpecSyntaxError(
                 "flavor extra spec %s: %s" % (key, exc)
@@ -95,7 +95,8 @@ class ComputeCapabilitiesFilter(base.PrefilteredHostFilter):
                 extra_specs, image.properties if image else None,
                 legacy_bits_only=True,
             )
-            checks = _capability_checks(extra_specs)
+            checks = _capability_checks(
+                extra_specs, base.CONF.hwabi_scheduler.capabilities_operators)
         except (AddressSpaceRequestError, SpecSyntaxError) as exc:
             base.LOG.warning("ComputeCapabilitiesFilter: instance %s cannot "
                              "be placed: %s", spec_obj.instance_uuid, exc)
@@ -187,3 +188,62 @@ def _check_reason(check: CapabilityCheck, capability: Any) -> str | None:
             check.key, capability, check.predicate.raw,
         )
     return None
+
+
+def _passes(check: CapabilityCheck | None, host_state: Any) -> bool:
+    """Whether one parsed check passes a host (None: refused syntax)."""
+    if check is None:
+        return False
+    if check.unscoped and not host_data.has_capability_key(host_state,
+                                                           check.key):
+        return True
+    return _check_reason(
+        check, host_data.resolve_capability(host_state, check.scope)
+    ) is None
+
+
+def _checks_by_key(extra_specs, mode: str) -> dict[str, Any]:
+    checks: dict[str, CapabilityCheck | None] = {}
+    for key, requirement in extra_specs.items():
+        try:
+            found = _capability_checks({key: requirement}, mode)
+        except SpecSyntaxError:
+            checks[key] = None
+            continue
+        if found:
+            checks[key] = found[0]
+    return checks
+
+
+def operator_mode_differences(
+    extra_specs: dict[str, str], host_states: Any, mode: str, other: str,
+) -> dict[str, list[Any]]:
+    """The hosts whose answer to each ``capabilities:`` spec changes.
+
+    ``extra_specs`` is a flavor's; ``host_states`` are Nova HostStates (or
+    anything with the same attributes). Each spec is parsed in operator
+    mode ``mode`` and in ``other`` (``nova`` / ``typed``, see
+    :mod:`nova_hwabi.filters.extra_specs`) and checked on every host, as
+    ComputeCapabilitiesFilter checks it. Returns {extra spec key: [hosts
+    that pass in one mode and fail in the other]}, only keys with such
+    hosts. Never raises for a bad spec or host.
+    """
+    ours = _checks_by_key(extra_specs, mode)
+    theirs = _checks_by_key(extra_specs, other)
+    hosts = list(host_states)
+    differences: dict[str, list[Any]] = {}
+    for key in sorted(set(ours) | set(theirs)):
+        a, b = ours.get(key), theirs.get(key)
+        if a is not None and b is not None and a.predicate.raw == \
+                b.predicate.raw and a.predicate.op not in _MODE_SENSITIVE:
+            continue
+        differing = [host for host in hosts
+                     if _passes(a, host) != _passes(b, host)]
+        if differing:
+            differences[key] = differing
+    return differences
+
+
+# The operators whose reading depends on [hwabi_scheduler]
+# capabilities_operators.
+_MODE_SENSITIVE = ("<in>", "<all-in>", "<or>")

@@ -553,7 +553,8 @@ def test_status_warns_about_unrecorded_instances(batch):
         "Recorded machine types": "Warning",
         "[libvirt] hw_machine_type": "Success",
         # No [placement] in this nova.conf: said, not failed.
-        "Pinned machine types offered": "Success"}
+        "Pinned machine types offered": "Success",
+        "capabilities: operators": "Success"}
     assert "%d instance(s)" % len(UNSET) in result.stdout
     assert "Not checked" in result.stdout
 
@@ -564,7 +565,8 @@ def test_status_fails_on_a_malformed_default(batch):
     assert _status_results(result) == {
         "Recorded machine types": "Warning",
         "[libvirt] hw_machine_type": "Failure",
-        "Pinned machine types offered": "Success"}
+        "Pinned machine types offered": "Success",
+        "capabilities: operators": "Success"}
     assert "no architecture" in result.stdout
 
 
