@@ -25,7 +25,6 @@ from nova_hwabi.request_filters.address_space import (
 )
 
 _CAPABILITIES = "capabilities"
-_NOT_SEEN = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +54,8 @@ class Prepared:
     bits_policy: str = "reject"
     error: str | None = None
     needs_cpu_info: bool = False
-    cpu_info_reasons: dict[str, str | None] = field(default_factory=dict)
+    # host_data.CPU_INFO_KEYS number -> reason
+    cpu_info_reasons: dict[int, str | None] = field(default_factory=dict)
 
 
 def _capability_checks(extra_specs: dict[str, str], mode: str):
@@ -112,18 +112,26 @@ class ComputeCapabilitiesFilter(base.PrefilteredHostFilter):
             needs_cpu_info=min_bits is not None or bool(cpu_info_checks),
         )
 
+    def passes_every_host(self, prepared: Prepared) -> bool:
+        """No capabilities: keys, no bits and no error: nothing to check."""
+        return (prepared.error is None and not prepared.needs_cpu_info
+                and not prepared.host_checks)
+
+    def memo_path(self, prepared: Prepared) -> base.MemoPath | None:
+        """For the common request (cpu_info checks only), the answer per
+        distinct cpu_info string."""
+        if (prepared.error is not None or prepared.host_checks
+                or not prepared.needs_cpu_info):
+            return None
+        return base.MemoPath("cpu_info", prepared.cpu_info_reasons,
+                             host_data.CPU_INFO_KEYS)
+
     def reject_reason(self, host_state: Any, prepared: Prepared):
         """Why ``host_state`` fails the flavor, or None."""
         if prepared.error is not None:
             return prepared.error
         if prepared.needs_cpu_info:
-            # The common case, a cpu_info string seen before in this
-            # request, is one dict lookup.
-            cpu_info = getattr(host_state, "cpu_info", None)
-            reason = (prepared.cpu_info_reasons.get(cpu_info, _NOT_SEEN)
-                      if type(cpu_info) is str else _NOT_SEEN)
-            if reason is _NOT_SEEN:
-                reason = _cpu_info_reason(host_state, prepared)
+            reason = _cpu_info_reason(host_state, prepared)
             if reason is not None:
                 return reason
         for check in prepared.host_checks:
@@ -155,11 +163,13 @@ def _cpu_info_reason(host_state: Any, prepared: Prepared) -> str | None:
             lambda check: host_data.resolve_capability(host_state,
                                                        check.scope),
         )
+    # Hosts of one model share one value: worked out once per request.
+    key = host_data.CPU_INFO_KEYS.key(cpu_info)
     memo = prepared.cpu_info_reasons
     try:
-        return memo[cpu_info]
+        return memo[key]
     except KeyError:
-        reason = memo[cpu_info] = _cpu_info_checks_reason(
+        reason = memo[key] = _cpu_info_checks_reason(
             prepared, host_data.cpu_info_bits(cpu_info),
             lambda check: host_data.resolve_capability(cpu_info,
                                                        check.scope[1:]),
