@@ -167,8 +167,14 @@ _LEGACY_PC = re.compile(r"pc-(%s\.%s)(?:-(qemu-kvm|[a-z]{3,12}))?"
 _OLD_UBUNTU = ("lucid", "maverick", "natty", "oneiric", "precise", "quantal",
                "raring", "saucy")
 _POWERNV_CHIP = re.compile(r"powernv([1-9][0-9]?)")
-_NAME_CHARACTERS = re.compile(r"[a-z0-9._-]+")
-_OTHER_NAME = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
+_NAME_CHARACTERS = re.compile(r"[A-Za-z0-9._-]+")
+_OTHER_NAME = re.compile(r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*")
+# Lower-case starts of the families this module knows: upper case there is
+# a typing mistake (Q35), while a few other boards are named in upper case
+# by QEMU itself (sparc's SS-5 and LX, hppa's B160L).
+_LOWER_CASE_STARTS = ("pc", "q35", "i440fx", "virt", "s390", "pseries",
+                      "powernv", "rhel", "ubuntu", "microvm", "isapc",
+                      "xen", "none")
 
 # Flavours (suffixes that are not versions) each family and variant may
 # carry: Ubuntu's host-phys-bits (-hpb) and maxcpus=1024 (-maxcpus) x86
@@ -341,7 +347,7 @@ def _check_characters(name: Any) -> str:
         )
     if any(character.isspace() for character in name):
         raise _unsupported(name, "it contains whitespace")
-    if name.lower() != name:
+    if name.lower() != name and name.lower().startswith(_LOWER_CASE_STARTS):
         raise _unsupported(
             name, "QEMU machine types are lower case (try %r)" % name.lower()
         )
@@ -349,7 +355,8 @@ def _check_characters(name: Any) -> str:
         raise _unsupported(
             name,
             "QEMU machine types consist of lower-case letters, digits, "
-            "'-', '_' and '.'",
+            "'-', '_' and '.' (a few boards, such as sparc's SS-5, also "
+            "use upper-case letters)",
         )
     return name
 
@@ -862,6 +869,12 @@ _CONSTRAINTS = (
     _rule(_SCSI, tuple(m for m in SCSI_MODELS if m != "virtio-scsi"),
           (S390_CCW_VIRTIO,),
           "s390x has only virtio-scsi controllers"),
+    # The aarch64 virt domain capabilities (libvirt 9.0, QEMU 7.2; the
+    # aarch64-virt sample) offer vga, virtio, bochs, ramfb and none:
+    # cirrus, vmvga and qxl are x86 PC display devices.
+    _rule(_VIDEO, ("cirrus", "qxl", "vmvga"), (VIRT,),
+          "the virt machine's QEMU has no such display device (x86 PC "
+          "devices); use virtio, vga, bochs or none"),
     _rule(_SCSI, ("ibmvscsi",), None,
           "ibmvscsi is an sPAPR VIO device, found only on pseries",
           except_families=(PSERIES,)),

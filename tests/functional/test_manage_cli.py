@@ -332,6 +332,11 @@ BATCH = {
                              "--force"), 3, "active"),
     "update-downgrade": ((MT, "update", _uuid(PINNED), "pc-q35-6.2"), 4,
                          "downgrade"),
+    # A machine type only other architectures' QEMU has (the instance
+    # has no hw_architecture: [hwabi_scheduler] default_guest_arch x86_64).
+    "update-other-arch": ((MT, "update", _uuid(PINNED), "raspi3b"), 4,
+                          "raspi3b for this x86_64 instance: it is a "
+                          "machine of aarch64"),
     "update-junk": ((MT, "update", _uuid(PINNED), "pc-q35-5x2junk"), 5,
                     "5x2junk"),
     "update-junk-force": ((MT, "update", _uuid(PINNED), "pc-q35-5x2junk",
