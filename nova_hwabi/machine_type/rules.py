@@ -23,8 +23,10 @@ Machine types other than the five versioned families Nova knows (i440fx
 ``powernv`` boards are accepted as families of their own with no version
 (``microvm``, ``isapc``, ``x-remote``, ``none``, the Arm boards...): QEMU
 offers hundreds of such boards and each is one fixed ABI. This module
-checks the spelling of a name only; whether a host's QEMU offers it is for
-the host's capabilities to say.
+checks the spelling of a name only: every name a host's QEMU lists
+parses (Ubuntu releases newer than :data:`UBUNTU_RELEASES` included).
+Which architectures can run it, from QEMU's documented lists and what hosts
+report, is :mod:`nova_hwabi.machine_type.arches`.
 """
 
 from __future__ import annotations
