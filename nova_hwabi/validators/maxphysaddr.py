@@ -14,6 +14,7 @@ refuse, so the API would store a flavor no host can ever take.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from nova_hwabi.conf.capabilities import MAX_BITS, MIN_BITS
@@ -27,8 +28,14 @@ from nova_hwabi.request_filters.address_space import (
 )
 
 
+@functools.cache
 def _parsed_validator(base, exception, parse):
-    """An ExtraSpecValidator class whose value check is ``parse``."""
+    """An ExtraSpecValidator class whose value check is ``parse``.
+
+    One class per parser for the process, so validators from two
+    ``register()`` calls compare equal (dataclass equality needs the same
+    class).
+    """
 
     class ParsedValidator(base.ExtraSpecValidator):
         # Keeps Nova's name handling and the documented value schema (the
