@@ -136,9 +136,9 @@ def create_databases(workdir: Path) -> Path:
 def setup_nova(conf: Path):
     """Set Nova up as nova-manage does; the admin context."""
     warnings.simplefilter("ignore")
-    from nova import monkey_patch
+    from nova_hwabi import compat
 
-    monkey_patch.patch(backend="threading")
+    compat.use_native_threading()
     from nova import config, context, objects
 
     config.parse_args(["bench", "--config-file", str(conf)])

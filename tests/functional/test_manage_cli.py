@@ -93,9 +93,9 @@ NO_SUCH_CELL = "11111111-2222-4333-8444-555555555555"
 def seed(conf_path: str) -> None:
     """Create the instances above with Nova's objects; print cell UUIDs."""
     # Nova picks its concurrency backend before its other modules load.
-    from nova import monkey_patch
+    from nova_hwabi import compat
 
-    monkey_patch.patch(backend="threading")
+    compat.use_native_threading()
     from nova import config, context, objects
 
     config.parse_args(["seed", "--config-file", conf_path])
