@@ -9,6 +9,18 @@ the answer comes from Nova itself, so a point release that backports a
 change is handled too; the series named in each docstring is where the fact
 was read (the released sources from PyPI).
 
+What does not differ, checked in the sources of nova 32.2.1, 33.0.2 and
+34.0.0, so the rest of the package cites it simply as Nova's: the
+``[libvirt]`` options we mirror (``virt_type``, ``cpu_mode``,
+``connection_uri``, ``hw_machine_type``); the Architecture, DiskBus,
+VIFModel and other enumerations of ``nova.objects.fields`` that
+``machine_type.rules`` copies, ``get_default_machine_type``,
+``blockinfo.SUPPORTED_DEVICE_BUSES`` and ``vif.SUPPORTED_VIF_MODELS``; the
+absence of ``hw:maxphysaddr_*`` extra-spec validators; the two upstream
+filters we replace (``ComputeCapabilitiesFilter``,
+``ImagePropertiesFilter``: identical files) and
+``machine_type_utils`` (typing only).
+
 Nothing here imports Nova at module import time: Nova must choose its
 concurrency backend before its other modules load (see
 ``use_native_threading``).
