@@ -143,6 +143,11 @@ def _environ_default(name: str, value: str):
         os.environ.pop(name, None)
 
 
+# Nova's patch() is not meant to run twice in a process (a second call
+# re-initialises oslo.service's backend and re-poisons eventlet).
+_backend_chosen = False
+
+
 def use_native_threading() -> None:
     """Choose Nova's native-threading backend, quietly; idempotent.
 
@@ -156,15 +161,20 @@ def use_native_threading() -> None:
     Nova's notice about the mode and eventlet's deprecation warning are
     muted (``quiet_nova_startup``).
     """
+    global _backend_chosen
+    if _backend_chosen:
+        return
     with quiet_nova_startup():
         monkey_patch = importlib.import_module("nova.monkey_patch")
-        if monkey_patch.is_patched():
-            return
-        if _accepts(monkey_patch.patch, "backend"):
-            monkey_patch.patch(backend="threading")
-        else:
-            with _environ_default(_THREADING_ENV, "1"):
-                monkey_patch.patch()
+        # is_patched() is True only once eventlet was chosen (by Nova's
+        # own start-up, or the operator's environment).
+        if not monkey_patch.is_patched():
+            if _accepts(monkey_patch.patch, "backend"):
+                monkey_patch.patch(backend="threading")
+            else:
+                with _environ_default(_THREADING_ENV, "1"):
+                    monkey_patch.patch()
+    _backend_chosen = True
 
 
 def parse_nova_args(argv: list[str], prog: str, **kwargs) -> None:

@@ -19,6 +19,7 @@ from nova_hwabi import compat
 @pytest.fixture
 def fake_nova(monkeypatch):
     """Install stand-in ``nova.*`` modules; returns a setter."""
+    monkeypatch.setattr(compat, "_backend_chosen", False)
 
     def install(name, **attrs):
         module = types.ModuleType(name)
@@ -120,8 +121,20 @@ def test_threading_with_a_patch_that_takes_a_backend(fake_nova):
 
 
 def test_threading_is_chosen_once(fake_nova):
+    seen = []
+
+    def patch(backend="eventlet"):
+        seen.append(backend)
+
+    fake_nova("nova.monkey_patch", is_patched=lambda: False, patch=patch)
+    compat.use_native_threading()
+    compat.use_native_threading()
+    assert seen == ["threading"]
+
+
+def test_eventlet_chosen_before_is_kept(fake_nova):
     fake_nova("nova.monkey_patch", is_patched=lambda: True,
-              patch=lambda **kw: pytest.fail("patched twice"))
+              patch=lambda **kw: pytest.fail("patched over eventlet"))
     compat.use_native_threading()
 
 
