@@ -22,7 +22,11 @@ one, which would otherwise measure the scheduler's time slices, not the
 filters. Medians over rounds are printed with their ratio, and the run
 fails if ours and upstream's do not pass the same hosts.
 
+Upstream is the Nova installed beside nova-hwabi, whose version is printed
+first; run it in each series' venv to compare with that series' filters.
+
 Run: .venv/bin/python benchmarks/bench_filters.py [--hosts N] [--rounds N]
+     .venv-nova33/bin/python benchmarks/bench_filters.py (Nova 33; 32 alike)
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from nova.scheduler.filters import (  # noqa: E402
     image_props_filter,
 )
 
+from nova_hwabi import compat  # noqa: E402
 from nova_hwabi.filters import inprocess  # noqa: E402
 from nova_hwabi.filters.compute_capabilities import (  # noqa: E402
     ComputeCapabilitiesFilter,
@@ -155,6 +160,9 @@ def main() -> None:
     # Host states are built once; keep their services "up" for the run.
     CONF.set_override("service_down_time", 3600)
 
+    # Upstream is the installed Nova's own filters: run it in each series'
+    # venv (scripts/test --nova N sets them up) for that series' ratios.
+    print("upstream: %s" % compat.describe_nova())
     started = time.perf_counter()
     hosts = build_hosts(args.hosts)
     print("built %d HostStates in %.1f s" % (

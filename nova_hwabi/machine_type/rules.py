@@ -109,7 +109,7 @@ NOT_CODENAMES = frozenset((
     "host", "max", "base", "test", "junk", "none", "any", "auto",
 ))
 
-# Architecture names of Nova 34 (nova.objects.fields.Architecture), the
+# Architecture names of Nova (nova.objects.fields.Architecture), the
 # keys [libvirt] hw_machine_type may use.
 ARCHITECTURES = (
     "alpha", "armv6", "armv7l", "armv7b", "aarch64", "cris", "i686", "ia64",
@@ -126,8 +126,8 @@ _ARCH_HINTS = {
     "ppc64el": "ppc64le", "armhf": "armv7l",
 }
 
-# Nova 34's built-in defaults (nova.virt.libvirt.utils.
-# get_default_machine_type). Nova 34 also defaults ppc64le to pseries,
+# Nova's built-in defaults (nova.virt.libvirt.utils.
+# get_default_machine_type). Nova also defaults ppc64le to pseries,
 # which the Wallaby-era documentation does not list.
 NOVA_DEFAULT_MACHINE_TYPES = {
     "armv7l": "virt",
@@ -733,7 +733,7 @@ def default_machine_type(arch: str, conf: Any) -> str | None:
     oslo.config ConfigOpts or a namespace). The whole option is checked,
     not only the entry for ``arch``, so a bad entry is reported on every
     host (:class:`InvalidMachineTypeConfig`). Without an entry for
-    ``arch``, Nova 34's built-in default applies; None when it has none
+    ``arch``, Nova's built-in default applies; None when it has none
     (libvirt then picks QEMU's default).
     """
     mapping = parse_machine_type_config(conf.libvirt.hw_machine_type)
@@ -742,7 +742,7 @@ def default_machine_type(arch: str, conf: Any) -> str | None:
     return NOVA_DEFAULT_MACHINE_TYPES.get(arch)
 
 
-# Device bus/model enumerations, as in Nova 34 (nova/objects/fields.py
+# Device bus/model enumerations, as in Nova (nova/objects/fields.py
 # DiskBus, InputBus, PointerModelType, RNGModel, SCSIModel, VideoModel,
 # VIFModel, and nova/network/model.py VIF_MODEL_ALL). nova/objects/
 # image_meta.py types hw_cdrom_bus, hw_disk_bus, hw_floppy_bus and
@@ -826,7 +826,7 @@ _NON_X86 = (VIRT, S390_CCW_VIRTIO, PSERIES, POWERNV)
 
 # What a machine type cannot have. Only constraints that hold for every
 # build of QEMU and libvirt, each with its source:
-# - Nova 34's libvirt driver accepts only these disk buses and VIF models
+# - Nova's libvirt driver accepts only these disk buses and VIF models
 #   for qemu/kvm guests (blockinfo.SUPPORTED_DEVICE_BUSES,
 #   vif.SUPPORTED_VIF_MODELS); libvirt's QEMU driver refuses xen and gop
 #   video and the BusLogic SCSI controller.

@@ -237,7 +237,7 @@ def translate(
     for emulated requests (hosts report it when their
     ``[hwabi_capabilities] report_bits_ladder`` is on).
     ``legacy_bits_only`` keeps bits given without any mode as a bare width
-    constraint, as Nova 34's filters treat them, instead of refusing them;
+    constraint, as Nova's own filters treat them, instead of refusing them;
     such a request requires no trait, since the libvirt driver gives the
     guest no ``<maxphysaddr>`` without a mode.
 

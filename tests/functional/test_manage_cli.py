@@ -95,9 +95,9 @@ def seed(conf_path: str) -> None:
     """Create the databases, then the instances above with Nova's objects;
     print cell UUIDs."""
     # Nova picks its concurrency backend before its other modules load.
-    from nova import monkey_patch
+    from nova_hwabi import compat
 
-    monkey_patch.patch(backend="threading")
+    compat.use_native_threading()
     from nova import context, objects
 
     databases = NovaDatabases(Path(conf_path).parent, CELLS)

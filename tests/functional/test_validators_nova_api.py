@@ -1,6 +1,6 @@
 """Our maxphysaddr extra-spec validators inside Nova's real compute API.
 
-Nova 34 has no validator for ``hw:maxphysaddr_mode`` or
+Nova (32 to 34) has no validator for ``hw:maxphysaddr_mode`` or
 ``hw:maxphysaddr_bits``, yet it knows the ``hw`` namespace, so from API
 microversion 2.86 on it rejects both keys as "not a valid extra spec".
 nova-hwabi registers validators for them through the
