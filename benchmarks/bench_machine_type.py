@@ -104,14 +104,9 @@ def databases(workdir: Path):
 def setup_nova(conf: Path):
     """Set Nova up as nova-manage does; the admin context."""
     warnings.simplefilter("ignore")
-    from nova import monkey_patch
+    from nova_hwabi.demo.cells import setup_nova as setup
 
-    monkey_patch.patch(backend="threading")
-    from nova import config, context, objects
-
-    config.parse_args(["bench", "--config-file", str(conf)])
-    objects.register_all()
-    return context.get_admin_context()
+    return setup(conf, "bench")
 
 
 def compute_nodes(ctxt, cell, count: int) -> list[tuple[str, int]]:

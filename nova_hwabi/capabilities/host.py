@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from lxml import etree
 
+from nova_hwabi import values
 from nova_hwabi.capabilities import xml
 from nova_hwabi.capabilities.errors import CapabilitiesError
 from nova_hwabi.capabilities.model import (
@@ -266,12 +267,12 @@ def _machine(machine: etree._Element, where: str) -> Machine:
     deprecated = get("deprecated")
     try:
         name = machine.text.strip()
-        cpus = None if max_cpus is None else int(max_cpus)
-    except (AttributeError, ValueError):
+        cpus = None if max_cpus is None else values.parse_decimal(max_cpus)
+    except AttributeError:
         return _checked_machine(machine, where + "/machine")
     if (
         not name
-        or (cpus is not None and cpus < 0)
+        or (max_cpus is not None and cpus is None)
         or deprecated not in _PLAIN_DEPRECATED
     ):
         return _checked_machine(machine, where + "/machine")

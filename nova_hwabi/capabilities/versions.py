@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from nova_hwabi import values
 from nova_hwabi.capabilities.errors import CapabilitiesError
 
 
@@ -21,11 +22,13 @@ class LibvirtVersion(NamedTuple):
     def parse(cls, text: str) -> LibvirtVersion:
         """Parse ``"X.Y"`` or ``"X.Y.Z"``."""
         parts = text.strip().split(".")
-        if not 2 <= len(parts) <= 3 or not all(p.isdigit() for p in parts):
+        numbers = [values.parse_decimal(part) for part in parts]
+        if not 2 <= len(parts) <= 3 or None in numbers or any(
+                part != part.strip() for part in parts):
             raise CapabilitiesError(
                 "libvirt version %r: expected X.Y.Z, e.g. 9.0.0" % text[:40]
             )
-        return cls(*(int(part) for part in parts))
+        return cls(*numbers)
 
     @classmethod
     def from_int(cls, number: int) -> LibvirtVersion:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from lxml import etree
 
+from nova_hwabi import values
 from nova_hwabi.capabilities.errors import CapabilitiesError
 from nova_hwabi.conf.capabilities import DEFAULT_MAX_XML_BYTES
 
@@ -120,12 +121,17 @@ def parse_int(value: str | None, where: str, *, minimum: int = 0) -> int:
     """``value`` as an integer >= ``minimum``; ``where`` names its place."""
     if value is None:
         raise CapabilitiesError("%s: missing, expected an integer" % where)
-    try:
-        number = int(value, 10)
-    except ValueError:
+    number = values.parse_decimal(value)
+    if number is None:
+        text = value.strip()
+        if text[:1] == "-" and values.parse_decimal(text[1:]) is not None:
+            raise CapabilitiesError(
+                "%s: expected an integer >= %d, got %s"
+                % (where, minimum, text[:40])
+            )
         raise CapabilitiesError(
             "%s: expected an integer, got %r" % (where, value[:40])
-        ) from None
+        )
     if number < minimum:
         raise CapabilitiesError(
             "%s: expected an integer >= %d, got %d" % (where, minimum, number)

@@ -25,11 +25,16 @@ import json
 import sys
 
 from oslo_config import cfg
+from oslo_log import log as logging
 
+from nova_hwabi import traits, values
+from nova_hwabi.capabilities import placement
 from nova_hwabi.capabilities.errors import LibvirtConnectionError
 from nova_hwabi.cmd import nova_setup
 from nova_hwabi.conf import nova as nova_options
 from nova_hwabi.machine_type import recorder, records, rules, width_audit
+
+LOG = logging.getLogger(__name__)
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -85,12 +90,15 @@ def machine_type_update(ctxt, args) -> int:
 
     Exit codes: 0 updated (or already so), 1 unexpected error, 2 no such
     instance, 3 vm_state not stopped/shelved, 4 the change is refused
-    (family, variant, downgrade or unpinning; --force skips this), 5
+    (family, variant, downgrade, unpinning, or a machine type the
+    instance's architecture cannot run; --force skips this), 5
     unsupported machine type name.
     """
     try:
         previous, new = records.update_machine_type(
-            ctxt, args.instance_uuid, args.machine_type, force=args.force
+            ctxt, args.instance_uuid, args.machine_type, force=args.force,
+            default_arch=args.conf.hwabi_scheduler.default_guest_arch,
+            offered_for=_offered_in_placement(args.conf),
         )
     except rules.UnsupportedMachineType as exc:
         return _fail(UPDATE_UNSUPPORTED, str(exc))
@@ -103,6 +111,38 @@ def machine_type_update(ctxt, args) -> int:
     _Output(args.format).emit({"instance": args.instance_uuid,
                                "previous": previous, "machine_type": new})
     return EXIT_OK
+
+
+def _offered_in_placement(conf):
+    """``offered_for(arch, machine_type)`` from the machine-type traits.
+
+    None when ``[placement]`` is not usable (QEMU's documented lists then
+    decide alone). The function answers None when no host reports
+    ``arch``'s machine types (or Placement fails: logged), else the set of
+    those offered among ``{machine_type}``.
+    """
+    try:
+        client = placement.PlacementClient.from_conf(conf)
+    except placement.PlacementError as exc:
+        LOG.debug("Machine types checked without Placement: %s", exc)
+        return None
+
+    def offered_for(arch: str, machine_type: str):
+        try:
+            reported = client.existing_traits(
+                traits.machine_type_trait(arch, ""))
+            if not reported:
+                return None
+            trait = traits.machine_type_trait(arch, machine_type)
+            if trait in reported and client.providers_with_trait(trait):
+                return {machine_type}
+            return set()
+        except placement.PlacementError as exc:
+            LOG.warning("Cannot ask Placement which hosts offer %s (%s); "
+                        "checking against QEMU's documented machine types "
+                        "only", machine_type, exc)
+            return None
+    return offered_for
 
 
 def machine_type_list_unset(ctxt, args) -> int:
@@ -294,11 +334,8 @@ def image_property_unset(ctxt, args) -> int:
 
 
 def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
+    value = values.parse_decimal(text)
+    if value is None or value < 1:
         raise argparse.ArgumentTypeError(
             "expected a whole number >= 1, got %r" % text
         )
@@ -383,7 +420,6 @@ def main(argv: list[str] | None = None) -> int:
             "category", title="commands", handler=_add_command_parsers)),
     )
     from nova import context as nova_context
-    from oslo_log import log as logging
 
     args = conf.category
     args.conf = conf
@@ -391,7 +427,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(nova_context.get_admin_context(), args)
     except Exception as exc:
         # One line for people; the traceback with --debug.
-        logging.getLogger(__name__).debug("Unexpected error", exc_info=True)
+        LOG.debug("Unexpected error", exc_info=True)
         first_line = (str(exc).strip().splitlines() or [""])[0][:300]
         return _fail(EXIT_UNEXPECTED, "unexpected %s: %s (run with --debug "
                      "for details)" % (type(exc).__name__, first_line))

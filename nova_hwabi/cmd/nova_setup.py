@@ -6,22 +6,21 @@ import importlib
 import sys
 from collections.abc import Callable
 
-_patched = False
+from nova_hwabi import compat
 
 
 def nova_conf():
-    """Nova's global CONF, after Nova has chosen its concurrency backend.
+    """Nova's global CONF, after Nova has chosen native threading.
 
     Nova picks eventlet or threads when its first modules load and refuses
     to run if eventlet was imported before, so this must come before any
     other Nova import (import_module keeps import sorting from moving it).
+    Nova's notice about the choice and eventlet's deprecation warning are
+    muted: an admin command prints only its answer.
     """
-    global _patched
-    if not _patched:
-        importlib.import_module("nova.monkey_patch").patch(
-            backend="threading")
-        _patched = True
-    return importlib.import_module("nova.conf").CONF
+    compat.use_native_threading()
+    with compat.quiet_nova_startup():
+        return importlib.import_module("nova.conf").CONF
 
 
 def start(prog: str, argv: list[str] | None,
@@ -33,7 +32,6 @@ def start(prog: str, argv: list[str] | None,
     CONF, with nova-hwabi's options registered and the databases set up.
     """
     conf = nova_conf()
-    from nova import config as nova_config
     from nova import objects
     from oslo_log import log as logging
 
@@ -43,9 +41,8 @@ def start(prog: str, argv: list[str] | None,
     register_cli(conf)
     logging.register_options(conf)
     conf.set_default("use_stderr", True)
-    nova_config.parse_args(
-        [prog, *(sys.argv[1:] if argv is None else argv)], prog=prog
-    )
+    compat.parse_nova_args(
+        [prog, *(sys.argv[1:] if argv is None else argv)], prog)
     logging.setup(conf, "nova-hwabi")
     objects.register_all()
     return conf

@@ -11,7 +11,12 @@ Checks, with oslo.upgradecheck's codes (0 success, 1 warning, 2 failure):
   offers (from the CUSTOM_HWABI_MACHINE_* traits hosts report to
   Placement with ``[hwabi_capabilities] report_machine_type_traits``):
   such instances cannot start after a move. Not checked, and said so,
-  when no host reports those traits or Placement cannot be asked.
+  when no host reports those traits or Placement cannot be asked;
+- flavors whose ``capabilities:`` extra specs would pass other compute
+  hosts under the other ``[hwabi_scheduler] capabilities_operators`` mode
+  (Nova's substring ``<in>`` vs typed membership): each is named with its
+  spec and the number of hosts that would change, so an operator sees what
+  switching modes does before doing it.
 """
 
 from __future__ import annotations
@@ -24,6 +29,16 @@ from nova_hwabi import traits
 from nova_hwabi.capabilities import placement
 from nova_hwabi.cmd import nova_setup
 from nova_hwabi.machine_type import records, rules
+
+
+def operator_mode_differences(*args, **kwargs):
+    """:func:`nova_hwabi.filters.compute_capabilities.operator_mode_differences`.
+
+    Imported on use: the filter module imports Nova's scheduler.
+    """
+    from nova_hwabi.filters import compute_capabilities
+
+    return compute_capabilities.operator_mode_differences(*args, **kwargs)
 
 # How many unrecorded instances to name in the check's details.
 _EXAMPLES = 5
@@ -97,11 +112,94 @@ class Checks(upgradecheck.UpgradeCommands):
                 missing[(arch, machine_type)] = count
         return missing
 
+    def _check_capabilities_operators(self) -> upgradecheck.Result:
+        current = self._conf.hwabi_scheduler.capabilities_operators
+        other = "typed" if current == "nova" else "nova"
+        ctxt = self._context()
+        flavors = capability_flavors(ctxt)
+        if not flavors:
+            return upgradecheck.Result(upgradecheck.Code.SUCCESS)
+        hosts = compute_host_states(ctxt)
+        changes = []
+        for flavor in flavors:
+            differences = operator_mode_differences(
+                flavor.extra_specs, hosts, current, other)
+            changes.extend(
+                "flavor %s (%s): %s = %r, %d host(s)" % (
+                    flavor.name, flavor.flavorid, key,
+                    flavor.extra_specs[key], len(changed))
+                for key, changed in differences.items())
+        if not changes:
+            return upgradecheck.Result(
+                upgradecheck.Code.SUCCESS,
+                "%d flavor(s) use <in>, <all-in> or <or> in capabilities: "
+                "extra specs; none passes other hosts among the %d compute "
+                "host(s) under capabilities_operators = %s."
+                % (len(flavors), len(hosts), other))
+        return upgradecheck.Result(
+            upgradecheck.Code.WARNING,
+            "[hwabi_scheduler] capabilities_operators = %s would change "
+            "which compute hosts these flavors pass (now %s): %s. Review "
+            "those extra specs before switching: typed <in> and <all-in> "
+            "match whole list members (CPU features) only, and typed <or> "
+            "needs <or> between alternatives."
+            % (other, current, "; ".join(changes)))
+
     _upgrade_checks = (
         ("Recorded machine types", _check_unset_machine_types),
         ("[libvirt] hw_machine_type", _check_default_config),
         ("Pinned machine types offered", _check_offered_machine_types),
+        ("capabilities: operators", _check_capabilities_operators),
     )
+
+
+def capability_flavors(ctxt) -> list:
+    """Flavors (API database) with a mode-sensitive ``capabilities:`` spec.
+
+    Mode-sensitive: ``<in>``, ``<all-in>`` or ``<or>``, whose reading
+    depends on ``[hwabi_scheduler] capabilities_operators``.
+    """
+    from nova import objects
+
+    objects.register_all()
+    flavors = objects.FlavorList.get_all(ctxt, inactive=True)
+    return [flavor for flavor in flavors
+            if any(_mode_sensitive(key, value)
+                   for key, value in flavor.extra_specs.items())]
+
+
+def _mode_sensitive(key: str, value: str) -> bool:
+    scope = key.split(":")
+    if len(scope) > 1 and scope[0] != "capabilities":
+        return False
+    words = str(value).split()
+    return bool(words) and words[0] in ("<in>", "<all-in>", "<or>")
+
+
+def compute_host_states(ctxt) -> list:
+    """A Nova HostState for every compute node of every cell.
+
+    Built as the scheduler builds them (``HostState.update`` from the
+    ``ComputeNode`` record, cpu_info as its JSON string).
+    """
+    from nova import context as nova_context
+    from nova import objects
+    from nova.scheduler import host_manager
+
+    objects.register_all()
+    states = []
+    for cell in objects.CellMappingList.get_all(ctxt):
+        if cell.is_cell0():
+            continue
+        with nova_context.target_cell(ctxt, cell) as cctxt:
+            nodes = objects.ComputeNodeList.get_all(cctxt)
+        for node in nodes:
+            state = host_manager.HostState(node.host,
+                                           node.hypervisor_hostname,
+                                           cell.uuid)
+            state.update(compute=node)
+            states.append(state)
+    return states
 
 
 def main(argv: list[str] | None = None) -> int:

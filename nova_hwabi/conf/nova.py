@@ -1,6 +1,7 @@
 """Nova's own options that nova-hwabi reads from the same ``nova.conf``.
 
-These mirror the names, types and defaults of Nova 34's options. They are
+These mirror the names, types and defaults of Nova's options (the same
+in every supported series, see nova_hwabi.compat). They are
 registered only when the group does not already hold an option of that
 name: in a Nova process (scheduler, compute) Nova's registrations win and
 we read Nova's values; in our console scripts, which use a private

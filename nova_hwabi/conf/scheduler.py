@@ -83,6 +83,27 @@ OPTS = [
         "eligible than same.",
     ),
     cfg.StrOpt(
+        "capabilities_operators",
+        default="nova",
+        choices=(
+            ("nova", "Nova's answers: <in> and <all-in> are substring tests "
+             "on the capability's string form (<in> aes matches a host "
+             "whose CPU features list only vaes), and <or> takes every "
+             "other word as an alternative."),
+            ("typed", "<in> and <all-in> test membership when the "
+             "capability is a list (CPU features), substring only on "
+             "strings, and <or> needs <or> between alternatives: <in> aes "
+             "no longer matches a host with only vaes."),
+        ),
+        help="How ComputeCapabilitiesFilter reads the operators of "
+        "capabilities: flavor extra specs. Both modes parse each "
+        "requirement once per request and never raise in the scheduler; "
+        "numeric operators ('=' meaning >=, ==, !=, >=, <=) and the string "
+        "operators (s==, s!=, s<, s<=, s>, s>=) are Nova's in both. Run "
+        "nova-hwabi-status upgrade check before switching to typed: it "
+        "names the flavors that would pass other hosts.",
+    ),
+    cfg.StrOpt(
         "default_guest_arch",
         default="x86_64",
         help="Guest architecture the machine_type request filter assumes "

@@ -43,13 +43,15 @@ def write_conf(path: Path, api: Path, database: Path,
 
 
 def setup_nova(conf: Path, prog: str = "nova-hwabi"):
-    """Set Nova up as nova-manage does: parse ``conf``, register Nova's
-    objects; the admin context.
+    """Set Nova up as nova-manage does: native threading, parse ``conf``,
+    register Nova's objects; the admin context.
 
-    Nova picks its concurrency backend when its first module loads: a
-    fresh process should call ``nova.monkey_patch.patch(backend=
-    "threading")`` before this.
+    Nova picks its concurrency backend when its first module loads, so
+    call this before any other Nova module is imported in the process.
     """
+    from nova_hwabi import compat
+
+    compat.use_native_threading()
     from nova import config, context, objects
 
     config.parse_args([prog, "--config-file", str(conf)])

@@ -79,7 +79,7 @@ REQUESTS = (
                  "hw:maxphysaddr_bits": "46"},
                 expected=frozenset({DEBIAN12, MULTIARCH, EPYC})),
     BootRequest("flavor emulate 46 bits, Placement without the bits "
-                "ladder (as Nova 34 alone)",
+                "ladder (as Nova alone)",
                 {"hw:maxphysaddr_mode": "emulate",
                  "hw:maxphysaddr_bits": "46"},
                 expected=frozenset({DEBIAN12, MULTIARCH, EPYC}),

@@ -25,7 +25,6 @@ from nova_hwabi.request_filters.address_space import (
 )
 
 _CAPABILITIES = "capabilities"
-_NOT_SEEN = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,10 +54,11 @@ class Prepared:
     bits_policy: str = "reject"
     error: str | None = None
     needs_cpu_info: bool = False
-    cpu_info_reasons: dict[str, str | None] = field(default_factory=dict)
+    # host_data.CPU_INFO_KEYS number -> reason
+    cpu_info_reasons: dict[int, str | None] = field(default_factory=dict)
 
 
-def _capability_checks(extra_specs: dict[str, str]):
+def _capability_checks(extra_specs: dict[str, str], mode: str):
     checks = []
     for key, requirement in extra_specs.items():
         scope = key.split(":")
@@ -67,7 +67,7 @@ def _capability_checks(extra_specs: dict[str, str]):
         unscoped = len(scope) == 1
         path = tuple(scope if unscoped else scope[1:])
         try:
-            predicate = parse_requirement(str(requirement))
+            predicate = parse_requirement(str(requirement), mode)
         except SpecSyntaxError as exc:
             raise SpecSyntaxError(
                 "flavor extra spec %s: %s" % (key, exc)
@@ -95,7 +95,8 @@ class ComputeCapabilitiesFilter(base.PrefilteredHostFilter):
                 extra_specs, image.properties if image else None,
                 legacy_bits_only=True,
             )
-            checks = _capability_checks(extra_specs)
+            checks = _capability_checks(
+                extra_specs, base.CONF.hwabi_scheduler.capabilities_operators)
         except (AddressSpaceRequestError, SpecSyntaxError) as exc:
             base.LOG.warning("ComputeCapabilitiesFilter: instance %s cannot "
                              "be placed: %s", spec_obj.instance_uuid, exc)
@@ -111,18 +112,26 @@ class ComputeCapabilitiesFilter(base.PrefilteredHostFilter):
             needs_cpu_info=min_bits is not None or bool(cpu_info_checks),
         )
 
+    def passes_every_host(self, prepared: Prepared) -> bool:
+        """No capabilities: keys, no bits and no error: nothing to check."""
+        return (prepared.error is None and not prepared.needs_cpu_info
+                and not prepared.host_checks)
+
+    def memo_path(self, prepared: Prepared) -> base.MemoPath | None:
+        """For the common request (cpu_info checks only), the answer per
+        distinct cpu_info string."""
+        if (prepared.error is not None or prepared.host_checks
+                or not prepared.needs_cpu_info):
+            return None
+        return base.MemoPath("cpu_info", prepared.cpu_info_reasons,
+                             host_data.CPU_INFO_KEYS)
+
     def reject_reason(self, host_state: Any, prepared: Prepared):
         """Why ``host_state`` fails the flavor, or None."""
         if prepared.error is not None:
             return prepared.error
         if prepared.needs_cpu_info:
-            # The common case, a cpu_info string seen before in this
-            # request, is one dict lookup.
-            cpu_info = getattr(host_state, "cpu_info", None)
-            reason = (prepared.cpu_info_reasons.get(cpu_info, _NOT_SEEN)
-                      if type(cpu_info) is str else _NOT_SEEN)
-            if reason is _NOT_SEEN:
-                reason = _cpu_info_reason(host_state, prepared)
+            reason = _cpu_info_reason(host_state, prepared)
             if reason is not None:
                 return reason
         for check in prepared.host_checks:
@@ -154,11 +163,13 @@ def _cpu_info_reason(host_state: Any, prepared: Prepared) -> str | None:
             lambda check: host_data.resolve_capability(host_state,
                                                        check.scope),
         )
+    # Hosts of one model share one value: worked out once per request.
+    key = host_data.CPU_INFO_KEYS.key(cpu_info)
     memo = prepared.cpu_info_reasons
     try:
-        return memo[cpu_info]
+        return memo[key]
     except KeyError:
-        reason = memo[cpu_info] = _cpu_info_checks_reason(
+        reason = memo[key] = _cpu_info_checks_reason(
             prepared, host_data.cpu_info_bits(cpu_info),
             lambda check: host_data.resolve_capability(cpu_info,
                                                        check.scope[1:]),
@@ -187,3 +198,62 @@ def _check_reason(check: CapabilityCheck, capability: Any) -> str | None:
             check.key, capability, check.predicate.raw,
         )
     return None
+
+
+def _passes(check: CapabilityCheck | None, host_state: Any) -> bool:
+    """Whether one parsed check passes a host (None: refused syntax)."""
+    if check is None:
+        return False
+    if check.unscoped and not host_data.has_capability_key(host_state,
+                                                           check.key):
+        return True
+    return _check_reason(
+        check, host_data.resolve_capability(host_state, check.scope)
+    ) is None
+
+
+def _checks_by_key(extra_specs, mode: str) -> dict[str, Any]:
+    checks: dict[str, CapabilityCheck | None] = {}
+    for key, requirement in extra_specs.items():
+        try:
+            found = _capability_checks({key: requirement}, mode)
+        except SpecSyntaxError:
+            checks[key] = None
+            continue
+        if found:
+            checks[key] = found[0]
+    return checks
+
+
+def operator_mode_differences(
+    extra_specs: dict[str, str], host_states: Any, mode: str, other: str,
+) -> dict[str, list[Any]]:
+    """The hosts whose answer to each ``capabilities:`` spec changes.
+
+    ``extra_specs`` is a flavor's; ``host_states`` are Nova HostStates (or
+    anything with the same attributes). Each spec is parsed in operator
+    mode ``mode`` and in ``other`` (``nova`` / ``typed``, see
+    :mod:`nova_hwabi.filters.extra_specs`) and checked on every host, as
+    ComputeCapabilitiesFilter checks it. Returns {extra spec key: [hosts
+    that pass in one mode and fail in the other]}, only keys with such
+    hosts. Never raises for a bad spec or host.
+    """
+    ours = _checks_by_key(extra_specs, mode)
+    theirs = _checks_by_key(extra_specs, other)
+    hosts = list(host_states)
+    differences: dict[str, list[Any]] = {}
+    for key in sorted(set(ours) | set(theirs)):
+        a, b = ours.get(key), theirs.get(key)
+        if a is not None and b is not None and a.predicate.raw == \
+                b.predicate.raw and a.predicate.op not in _MODE_SENSITIVE:
+            continue
+        differing = [host for host in hosts
+                     if _passes(a, host) != _passes(b, host)]
+        if differing:
+            differences[key] = differing
+    return differences
+
+
+# The operators whose reading depends on [hwabi_scheduler]
+# capabilities_operators.
+_MODE_SENSITIVE = ("<in>", "<all-in>", "<or>")

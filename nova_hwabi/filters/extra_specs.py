@@ -2,16 +2,25 @@
 
 The syntax is Nova's (``=``, ``==``, ``!=``, ``>=``, ``<=``, ``s==``,
 ``s!=``, ``s<``, ``s<=``, ``s>``, ``s>=``, ``<in>``, ``<all-in>``, ``<or>``,
-anything else meaning plain string equality), with these differences from
-``nova.scheduler.filters.extra_specs_ops``:
+anything else meaning plain string equality). Two modes
+(``[hwabi_scheduler] capabilities_operators``):
 
-- the requirement is parsed once per request, and bad syntax (a missing or
-  non-numeric operand, an empty ``<or>``) is a :class:`SpecSyntaxError`
-  instead of an exception raised for every host;
-- numeric operators compare numbers, and a capability that is not a number
-  simply does not match;
-- ``<in>`` and ``<all-in>`` test membership when the capability is a list
-  (e.g. CPU features), substring only when it is a string.
+``nova`` (the default) gives ``nova.scheduler.filters.extra_specs_ops``'s
+answer for every host it does not crash on: ``=`` means ``>=``, numeric
+operators compare ``float()`` values, ``s...`` operators compare strings,
+``<in>`` and ``<all-in>`` are substring tests on ``str(capability)`` (so
+``<in> aes`` matches a host whose CPU features list only ``vaes``), and
+``<or>`` takes every other word as an alternative without checking the
+separators (``<or> a b c`` means a or c).
+
+``typed`` differs only there: ``<in>`` and ``<all-in>`` test membership
+when the capability is a list or dict (CPU features), substring only when
+it is a string, and ``<or>`` needs ``<or>`` between the alternatives.
+
+In both modes the requirement is parsed once per request, and where Nova
+raises for every host (a missing or non-numeric operand, an empty ``<or>``,
+a capability that is not a number) the host simply does not match, or the
+requirement is a :class:`SpecSyntaxError`.
 """
 
 from __future__ import annotations
@@ -20,6 +29,12 @@ import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from nova_hwabi import values
+
+NOVA = "nova"
+TYPED = "typed"
+MODES = (NOVA, TYPED)
 
 _NUMERIC = {
     "=": operator.ge,  # Nova's historical meaning of '=' is '>='
@@ -56,15 +71,7 @@ class Predicate:
         return self.test(capability)
 
 
-def _as_number(value: Any) -> float | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    try:
-        return float(str(value))
-    except ValueError:
-        return None
+_as_number = values.parse_number
 
 
 def _members(value: Any) -> set[str] | None:
@@ -86,7 +93,16 @@ def _string(compare, operand: str):
     return lambda capability: compare(str(capability), operand)
 
 
+def _substrings(operands: tuple[str, ...]):
+    """Nova's ``<in>`` / ``<all-in>``: substrings of ``str(capability)``."""
+    def test(capability: Any) -> bool:
+        text = str(capability)
+        return all(operand in text for operand in operands)
+    return test
+
+
 def _contains(operands: tuple[str, ...]):
+    """Typed ``<in>`` / ``<all-in>``: members of a list, else substrings."""
     def test(capability: Any) -> bool:
         members = _members(capability)
         if members is not None:
@@ -100,17 +116,21 @@ def _one_of(alternatives: frozenset[str]):
     return lambda capability: str(capability) in alternatives
 
 
-def parse_requirement(requirement: str) -> Predicate:
+def parse_requirement(requirement: str, mode: str = NOVA) -> Predicate:
     """Parse one extra-spec value into a :class:`Predicate`.
 
-    Raises :class:`SpecSyntaxError` naming what is wrong.
+    ``mode`` is :data:`NOVA` (Nova's answers) or :data:`TYPED` (see the
+    module docstring). Raises :class:`SpecSyntaxError` naming what is
+    wrong.
     """
     words = requirement.split()
     op = words[0] if words else ""
     operands = words[1:]
+    typed = mode == TYPED
+    contains = _contains if typed else _substrings
     if op == "<or>":
-        return Predicate(requirement, op, _one_of(_or_values(requirement,
-                                                             operands)))
+        return Predicate(requirement, op, _one_of(
+            _or_values(requirement, operands, strict=typed)))
     if op in _NUMERIC:
         operand = _single_operand(requirement, op, operands)
         number = _as_number(operand)
@@ -125,13 +145,13 @@ def parse_requirement(requirement: str) -> Predicate:
         return Predicate(requirement, op, _string(_STRING[op], operand))
     if op == "<in>":
         operand = _single_operand(requirement, op, operands)
-        return Predicate(requirement, op, _contains((operand,)))
+        return Predicate(requirement, op, contains((operand,)))
     if op == "<all-in>":
         if not operands:
             raise SpecSyntaxError(
                 "%r: <all-in> needs at least one value" % requirement
             )
-        return Predicate(requirement, op, _contains(tuple(operands)))
+        return Predicate(requirement, op, contains(tuple(operands)))
     return Predicate(requirement, "", _string(operator.eq, requirement))
 
 
@@ -144,11 +164,15 @@ def _single_operand(requirement: str, op: str, operands: list[str]) -> str:
     return operands[0]
 
 
-def _or_values(requirement: str, operands: list[str]) -> frozenset[str]:
-    values = operands[0::2]
+def _or_values(requirement: str, operands: list[str],
+               strict: bool) -> frozenset[str]:
+    # Nova reads every other word as an alternative and drops the words
+    # between unread, whatever they are.
+    alternatives = operands[0::2]
     separators = operands[1::2]
-    if not values or any(word != "<or>" for word in separators):
+    if not alternatives or (strict and any(word != "<or>"
+                                           for word in separators)):
         raise SpecSyntaxError(
             "%r: expected '<or> A <or> B ...'" % requirement
         )
-    return frozenset(values)
+    return frozenset(alternatives)

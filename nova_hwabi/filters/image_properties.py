@@ -35,10 +35,12 @@ class Prepared:
     min_bits: int | None = None
     bits_policy: str = "reject"
     error: str | None = None
-    # Request-local memos: hypervisor_version -> satisfied, and
-    # cpu_info string -> bits reason (hosts of one model share one).
+    # Request-local memos: hypervisor_version -> satisfied, cpu_info
+    # string -> bits reason (hosts of one model share one), and
+    # host_data.SUPPORTED_INSTANCES_KEYS number -> instance reason.
     version_results: dict[int, bool] = field(default_factory=dict)
-    bits_reasons: dict[str, str | None] = field(default_factory=dict)
+    bits_reasons: dict[int, str | None] = field(default_factory=dict)
+    supported_reasons: dict[int, str | None] = field(default_factory=dict)
 
 
 def _instance_props(image_props) -> tuple[str | None, ...]:
@@ -51,6 +53,21 @@ def _instance_props(image_props) -> tuple[str | None, ...]:
         fields.HVType.canonicalize(image_props.get("img_hv_type")),
         fields.VMMode.canonicalize(image_props.get("hw_vm_mode")),
     )
+
+
+_NOT_SEEN = object()
+
+
+def _supported_reason(supported, props: tuple[str, ...]) -> str | None:
+    """Why a host with ``supported`` instances cannot run ``props``."""
+    if not supported:
+        return "host advertises no supported_instances"
+    if not _supports(supported, props):
+        return "image needs %s; host supports %s" % (
+            "/".join(props),
+            ", ".join("/".join(map(str, i)) for i in supported),
+        )
+    return None
 
 
 def _supports(supported, props: tuple[str, ...]) -> bool:
@@ -97,6 +114,22 @@ class ImagePropertiesFilter(base.PrefilteredHostFilter):
             bits_policy=base.unknown_bits_policy(),
         )
 
+    def passes_every_host(self, prepared: Prepared) -> bool:
+        """No arch / hypervisor type / VM mode, no bits, no error."""
+        return (prepared.error is None and not prepared.instance_props
+                and prepared.min_bits is None)
+
+    def memo_path(self, prepared: Prepared) -> base.MemoPath | None:
+        """For an image that sets only architecture / hypervisor type / VM
+        mode, the answer per distinct supported_instances value."""
+        if (prepared.error is not None or not prepared.instance_props
+                or prepared.version_predicate is not None
+                or prepared.min_bits is not None):
+            return None
+        return base.MemoPath("supported_instances",
+                             prepared.supported_reasons,
+                             host_data.SUPPORTED_INSTANCES_KEYS)
+
     def reject_reason(self, host_state: Any, prepared: Prepared):
         """Why ``host_state`` cannot run the image, or None."""
         if prepared.error is not None:
@@ -112,26 +145,31 @@ class ImagePropertiesFilter(base.PrefilteredHostFilter):
     @staticmethod
     def _bits_reason(host_state, prepared: Prepared) -> str | None:
         cpu_info = getattr(host_state, "cpu_info", None)
-        memo = prepared.bits_reasons if isinstance(cpu_info, str) else None
-        if memo is not None and cpu_info in memo:
-            return memo[cpu_info]
+        key = host_data.CPU_INFO_KEYS.key(cpu_info)
+        memo = prepared.bits_reasons
+        if key is not None and key in memo:
+            return memo[key]
         reason = base.bits_reason(
             host_data.cpu_info_bits(cpu_info), prepared.min_bits,
             prepared.bits_policy, "image",
         )
-        if memo is not None:
-            memo[cpu_info] = reason
+        if key is not None:
+            memo[key] = reason
         return reason
 
     def _instance_reason(self, host_state, prepared: Prepared):
         supported = host_state.supported_instances
-        if not supported:
-            return "host advertises no supported_instances"
-        if not _supports(supported, prepared.instance_props):
-            return "image needs %s; host supports %s" % (
-                "/".join(prepared.instance_props),
-                ", ".join("/".join(map(str, i)) for i in supported),
-            )
+        # Worked out once per distinct supported_instances value and
+        # request, as cpu_info is once per distinct string.
+        key = host_data.SUPPORTED_INSTANCES_KEYS.key(supported)
+        memo = prepared.supported_reasons
+        reason = memo.get(key, _NOT_SEEN) if key is not None else _NOT_SEEN
+        if reason is _NOT_SEEN:
+            reason = _supported_reason(supported, prepared.instance_props)
+            if key is not None:
+                memo[key] = reason
+        if reason is not None:
+            return reason
         if prepared.version_predicate is not None and not self._version_ok(
             host_state.hypervisor_version, prepared
         ):

@@ -17,6 +17,10 @@ Public API::
     check_image_property_name(name) -> str
     allowed_image_property_values(name, machine_type=None) -> tuple
     MachineTypeError                                  # every error
+
+Which architectures can run a machine type (QEMU's documented lists and
+what hosts report) is :mod:`nova_hwabi.machine_type.arches`
+(``check_machine_type_arch``, ``documented_arches``).
 """
 
 from nova_hwabi.machine_type.rules import (

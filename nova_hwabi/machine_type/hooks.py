@@ -26,7 +26,7 @@ RECORDED_KEY = "image_hw_machine_type"
 PINNED_KEY = "hwabi_machine_type"
 IMAGE_PREFIX = "image_"
 
-# The keyboard bus a guest gets without hw_input_bus (Nova 34
+# The keyboard bus a guest gets without hw_input_bus (Nova's
 # _guest_add_keyboard_device adds a USB keyboard to AArch64 guests only;
 # libvirt adds a ps2 keyboard to x86 guests and a USB one to pseries
 # guests by itself). Such a keyboard says nothing about hw_input_bus.
@@ -102,9 +102,9 @@ def _attribute(name: str):
 
 # The device properties a domain shows, each with how to read, from the
 # domain, the value Nova would itself have used to produce its devices
-# (Nova 34 _get_guest_config): recording any other value would change the
+# (Nova's _get_guest_config): recording any other value would change the
 # guest at its next redefinition. hw_rescue_bus is only visible while
-# rescued, so it is never inferred. hw_rng_model has no effect on Nova 34's
+# rescued, so it is never inferred. hw_rng_model has no effect on Nova's
 # guest (the virtio RNG comes with every flavor that allows it) and virtio
 # is its only value, so recording it cannot change the guest.
 _FROM_DOMAIN = {

@@ -17,11 +17,12 @@ from dataclasses import dataclass
 
 from oslo_log import log as logging
 
-from nova_hwabi.machine_type import rules
+from nova_hwabi.machine_type import arches, rules
 
 LOG = logging.getLogger(__name__)
 
 RECORDED_KEY = "image_hw_machine_type"
+ARCH_KEY = "image_hw_architecture"
 PINNED_KEY = "hwabi_machine_type"
 IMAGE_PREFIX = "image_"
 UPDATABLE_VM_STATES = ("stopped", "shelved", "shelved_offloaded")
@@ -148,13 +149,28 @@ def _save_request_spec_image(ctxt, instance_uuid: str,
     return True
 
 
+def instance_arch(instance, default_arch: str) -> str:
+    """The guest architecture of an instance: its recorded image's
+    ``hw_architecture`` (Nova's canonical name), else ``default_arch``."""
+    return instance.system_metadata.get(ARCH_KEY) or default_arch
+
+
 def update_machine_type(ctxt, instance_uuid: str, machine_type: str, *,
-                        force: bool = False) -> tuple[str | None, str]:
+                        force: bool = False, default_arch: str = "x86_64",
+                        offered_for=None) -> tuple[str | None, str]:
     """Record ``machine_type`` for a stopped or shelved instance.
 
     The name is always checked (``UnsupportedMachineType``) and so is the
-    vm_state (``InvalidStateError``); ``force`` only skips the family,
-    variant and downgrade rules. Returns (previous, new).
+    vm_state (``InvalidStateError``). Without ``force`` the machine type
+    must also suit the instance's architecture (``hw_architecture`` as
+    recorded, else ``default_arch``): refused with
+    :class:`~nova_hwabi.machine_type.arches.MachineTypeArchError` (an
+    ``InvalidMachineTypeUpdate``) when only other architectures' QEMU has
+    it, or when hosts report their machine types and none offers it.
+    ``offered_for(arch, machine_type)`` gives what hosts report (see
+    :func:`~nova_hwabi.machine_type.arches.check_machine_type_arch`), None
+    to use QEMU's documented lists alone. ``force`` skips that and the
+    family, variant and downgrade rules. Returns (previous, new).
     """
     parsed = rules.parse_machine_type(machine_type)
     _, instance = _locate(ctxt, instance_uuid)
@@ -166,6 +182,10 @@ def update_machine_type(ctxt, instance_uuid: str, machine_type: str, *,
         _complete_record(ctxt, instance, parsed)
         return previous, machine_type
     _check_updatable(instance)
+    if not force:
+        arch = instance_arch(instance, default_arch)
+        offered = offered_for(arch, machine_type) if offered_for else None
+        arches.check_machine_type_arch(machine_type, arch, offered)
     if previous and force:
         LOG.warning("Forcing instance %s from machine type %s to %s: the "
                     "guest's hardware changes at its next start",
@@ -352,7 +372,6 @@ def apply_change(ctxt, instance_uuid: str, change) -> None:
         _save_request_spec_image(ctxt, instance_uuid, image_changes)
 
 
-ARCH_KEY = "image_hw_architecture"
 
 
 def _pinned_in_cell(ctxt, cell) -> list[tuple[str | None, str]]:

@@ -23,8 +23,10 @@ Machine types other than the five versioned families Nova knows (i440fx
 ``powernv`` boards are accepted as families of their own with no version
 (``microvm``, ``isapc``, ``x-remote``, ``none``, the Arm boards...): QEMU
 offers hundreds of such boards and each is one fixed ABI. This module
-checks the spelling of a name only; whether a host's QEMU offers it is for
-the host's capabilities to say.
+checks the spelling of a name only: every name a host's QEMU lists
+parses (Ubuntu releases newer than :data:`UBUNTU_RELEASES` included).
+Which architectures can run it, from QEMU's documented lists and what hosts
+report, is :mod:`nova_hwabi.machine_type.arches`.
 """
 
 from __future__ import annotations
@@ -78,8 +80,10 @@ ALIASES = {
 
 # Ubuntu names its machine types after its releases (pc-q35-jammy); the
 # codenames wrapped around the alphabet after zesty, so they are ordered by
-# release number. A newer release must be added here before its machine
-# types parse.
+# release number. A release not listed here (one newer than this table)
+# still parses, as an Ubuntu type whose release number is unknown
+# (MachineType.release): a host's QEMU may list it before nova-hwabi knows
+# the release, and what a host lists is a real machine type.
 UBUNTU_RELEASES = {
     "trusty": (14, 4), "utopic": (14, 10),
     "vivid": (15, 4), "wily": (15, 10),
@@ -98,7 +102,14 @@ UBUNTU_RELEASES = {
 
 _UBUNTU_CODENAMES = tuple(UBUNTU_RELEASES)
 
-# Architecture names of Nova 34 (nova.objects.fields.Architecture), the
+# Words in the place of an Ubuntu codename that are no release: refused
+# rather than read as a release nova-hwabi does not know yet.
+NOT_CODENAMES = frozenset((
+    "latest", "default", "current", "stable", "new", "old", "next",
+    "host", "max", "base", "test", "junk", "none", "any", "auto",
+))
+
+# Architecture names of Nova (nova.objects.fields.Architecture), the
 # keys [libvirt] hw_machine_type may use.
 ARCHITECTURES = (
     "alpha", "armv6", "armv7l", "armv7b", "aarch64", "cris", "i686", "ia64",
@@ -115,8 +126,8 @@ _ARCH_HINTS = {
     "ppc64el": "ppc64le", "armhf": "armv7l",
 }
 
-# Nova 34's built-in defaults (nova.virt.libvirt.utils.
-# get_default_machine_type). Nova 34 also defaults ppc64le to pseries,
+# Nova's built-in defaults (nova.virt.libvirt.utils.
+# get_default_machine_type). Nova also defaults ppc64le to pseries,
 # which the Wallaby-era documentation does not list.
 NOVA_DEFAULT_MACHINE_TYPES = {
     "armv7l": "virt",
@@ -146,10 +157,26 @@ _NUMBER = r"(?:0|[1-9][0-9]{0,3})"
 _UPSTREAM_VERSION = re.compile(r"(%s(?:\.%s){1,2})" % (_NUMBER, _NUMBER))
 _RHEL_VERSION = re.compile(r"rhel(%s(?:\.%s){2})" % (_NUMBER, _NUMBER))
 _UBUNTU_VERSION = re.compile(r"([a-z]+)(?:-v([2-9]|[1-9][0-9]))?")
-_LEGACY_PC = re.compile(r"pc-(%s\.%s)" % (_NUMBER, _NUMBER))
+# An Ubuntu codename is one word of 3 to 12 letters (all of them so far
+# are 4 to 8).
+_CODENAME = re.compile(r"[a-z]{3,12}")
+# The i440fx types before pc-i440fx-1.4 (pc-0.10 ... pc-1.3), also in the
+# forms the qemu-kvm fork and Ubuntu kept for migrations from them:
+# pc-1.0-qemu-kvm, pc-1.0-precise.
+_LEGACY_PC = re.compile(r"pc-(%s\.%s)(?:-(qemu-kvm|[a-z]{3,12}))?"
+                        % (_NUMBER, _NUMBER))
+# Ubuntu releases before trusty, whose names only survive in those forms.
+_OLD_UBUNTU = ("lucid", "maverick", "natty", "oneiric", "precise", "quantal",
+               "raring", "saucy")
 _POWERNV_CHIP = re.compile(r"powernv([1-9][0-9]?)")
-_NAME_CHARACTERS = re.compile(r"[a-z0-9._-]+")
-_OTHER_NAME = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
+_NAME_CHARACTERS = re.compile(r"[A-Za-z0-9._-]+")
+_OTHER_NAME = re.compile(r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*")
+# Lower-case starts of the families this module knows: upper case there is
+# a typing mistake (Q35), while a few other boards are named in upper case
+# by QEMU itself (sparc's SS-5 and LX, hppa's B160L).
+_LOWER_CASE_STARTS = ("pc", "q35", "i440fx", "virt", "s390", "pseries",
+                      "powernv", "rhel", "ubuntu", "microvm", "isapc",
+                      "xen", "none")
 
 # Flavours (suffixes that are not versions) each family and variant may
 # carry: Ubuntu's host-phys-bits (-hpb) and maxcpus=1024 (-maxcpus) x86
@@ -223,9 +250,12 @@ class MachineType:
     host's QEMU build. ``version`` is a tuple of integers (``(7, 2)``,
     ``(10, 0, 0)`` for rhel10.0.0, ``(22, 4)`` for Ubuntu's jammy, with
     ``-v2`` appended as a third number), None for aliases and unversioned
-    machines. ``flavour`` is a variation that is not a version:
-    ``hpb``, ``maxcpus``, ``hpb-maxcpus`` (Ubuntu), ``sxxm`` (pseries) or
-    ``power9`` (powernv9); empty for most types.
+    machines, and for an Ubuntu ``release`` newer than :data:`UBUNTU_RELEASES`
+    (``pc-q35-stonking``: ``release`` ``stonking``, its number unknown).
+    ``flavour`` is a variation that is not a version: ``hpb``,
+    ``maxcpus``, ``hpb-maxcpus`` (Ubuntu), ``sxxm`` (pseries), ``power9``
+    (powernv9), ``qemu-kvm`` or an Ubuntu codename (``pc-1.0-qemu-kvm``,
+    ``pc-1.0-precise``); empty for most types.
     """
 
     name: str
@@ -234,11 +264,13 @@ class MachineType:
     version: tuple[int, ...] | None = None
     flavour: str = ""
     is_alias: bool = False
+    release: str = ""
 
     @property
     def is_versioned(self) -> bool:
-        """True when the name carries a version (``pc-q35-7.2``)."""
-        return self.version is not None
+        """True when the name carries a version (``pc-q35-7.2``), known or
+        not (``pc-q35-stonking``)."""
+        return self.version is not None or bool(self.release)
 
     def version_text(self) -> str:
         """The version as people write it: ``7.2``, ``22.04-v2``, or ``""``.
@@ -258,6 +290,10 @@ class MachineType:
             detail = "alias of the newest %s type" % self.family
             if self.variant is not None:
                 detail += " of %s" % self.variant
+        elif self.release:
+            detail = ("family %s, ubuntu release %s, newer than the "
+                      "releases nova-hwabi knows" % (self.family,
+                                                     self.release))
         elif self.version is None:
             detail = "family %s" % self.family
         else:
@@ -313,7 +349,7 @@ def _check_characters(name: Any) -> str:
         )
     if any(character.isspace() for character in name):
         raise _unsupported(name, "it contains whitespace")
-    if name.lower() != name:
+    if name.lower() != name and name.lower().startswith(_LOWER_CASE_STARTS):
         raise _unsupported(
             name, "QEMU machine types are lower case (try %r)" % name.lower()
         )
@@ -321,13 +357,14 @@ def _check_characters(name: Any) -> str:
         raise _unsupported(
             name,
             "QEMU machine types consist of lower-case letters, digits, "
-            "'-', '_' and '.'",
+            "'-', '_' and '.' (a few boards, such as sparc's SS-5, also "
+            "use upper-case letters)",
         )
     return name
 
 
 def _parse_version(name: str, prefix: str, family: str):
-    """(variant, version, rest) from what follows the family's prefix."""
+    """(variant, version, release, rest) from what follows the prefix."""
     tail = name[len(prefix):]
     if not tail:
         raise _unsupported(
@@ -340,19 +377,24 @@ def _parse_version(name: str, prefix: str, family: str):
         match = pattern.match(tail)
         if match and _ends_token(tail, match.end()):
             version = tuple(int(part) for part in match.group(1).split("."))
-            return variant, version, tail[match.end():]
+            return variant, version, "", tail[match.end():]
     ubuntu = _UBUNTU_VERSION.match(tail)
-    if (ubuntu and _ends_token(tail, ubuntu.end())
-            and ubuntu.group(1) in UBUNTU_RELEASES):
-        version = UBUNTU_RELEASES[ubuntu.group(1)]
-        if ubuntu.group(2):
-            version += (int(ubuntu.group(2)),)
-        return UBUNTU, version, tail[ubuntu.end():]
+    if ubuntu and _ends_token(tail, ubuntu.end()):
+        codename = ubuntu.group(1)
+        if codename in UBUNTU_RELEASES:
+            version = UBUNTU_RELEASES[codename]
+            if ubuntu.group(2):
+                version += (int(ubuntu.group(2)),)
+            return UBUNTU, version, "", tail[ubuntu.end():]
+        if (_CODENAME.fullmatch(codename) and codename not in NOT_CODENAMES
+                and not ubuntu.group(2)):
+            # A release after the newest this module knows.
+            return UBUNTU, None, codename, tail[ubuntu.end():]
     raise _unsupported(
         name,
         "%r is not a version: expected X.Y or X.Y.Z (e.g. 7.2, 4.0.1), "
-        "rhelX.Y.Z (e.g. rhel9.6.0) or a known Ubuntu release codename "
-        "(%s ... %s)"
+        "rhelX.Y.Z (e.g. rhel9.6.0) or an Ubuntu release codename "
+        "(%s ... %s, or a newer one)"
         % (tail.split("-")[0], _UBUNTU_CODENAMES[0], _UBUNTU_CODENAMES[-1]),
     )
 
@@ -362,9 +404,9 @@ def _ends_token(text: str, end: int) -> bool:
 
 
 def _parse_versioned(name: str, prefix: str, family: str) -> MachineType:
-    variant, version, rest = _parse_version(name, prefix, family)
+    variant, version, release, rest = _parse_version(name, prefix, family)
     if not rest:
-        return MachineType(name, family, variant, version)
+        return MachineType(name, family, variant, version, release=release)
     pattern, allowed = _FLAVOURS.get((family, variant), (None, None))
     if pattern is None or not pattern.fullmatch(rest):
         if allowed is None:
@@ -377,7 +419,8 @@ def _parse_versioned(name: str, prefix: str, family: str) -> MachineType:
             why += (" (-hpb and -maxcpus exist only on Ubuntu's types, "
                     "e.g. pc-q35-jammy-hpb)")
         raise _unsupported(name, why)
-    return MachineType(name, family, variant, version, rest.lstrip("-"))
+    return MachineType(name, family, variant, version, rest.lstrip("-"),
+                       release=release)
 
 
 def _parse_reserved(name: str) -> MachineType | None:
@@ -394,13 +437,16 @@ def _parse_reserved(name: str) -> MachineType | None:
         )
     if name.startswith("pc-"):
         legacy = _LEGACY_PC.fullmatch(name)
-        if legacy:
+        suffix = legacy.group(2) if legacy else None
+        if legacy and suffix in (None, "qemu-kvm", *_OLD_UBUNTU,
+                                 *UBUNTU_RELEASES):
             version = tuple(int(part) for part in legacy.group(1).split("."))
-            return MachineType(name, I440FX, UPSTREAM, version)
+            return MachineType(name, I440FX, UPSTREAM, version,
+                               legacy.group(2) or "")
         raise _unsupported(
             name,
             "expected pc-i440fx-..., pc-q35-..., the old i440fx form pc-X.Y "
-            "(e.g. pc-1.3) or the alias pc",
+            "(e.g. pc-1.3, pc-1.0-qemu-kvm, pc-1.0-precise) or the alias pc",
         )
     if name.startswith(("q35-", "i440fx")):
         target = "pc-" + name
@@ -470,6 +516,11 @@ def compare_machine_types(a: str | MachineType, b: str | MachineType) -> int:
     """
     a, b = _coerce(a), _coerce(b)
     for machine in (a, b):
+        if machine.release:
+            raise IncomparableMachineTypesError(
+                "%s: its order against other Ubuntu releases is unknown"
+                % machine.describe()
+            )
         if machine.version is None:
             raise IncomparableMachineTypesError(
                 "%s has no version to compare" % machine.describe()
@@ -520,6 +571,13 @@ def _check_between_pinned(existing: MachineType,
             existing, new,
             "it changes the flavour from %s to %s"
             % (existing.flavour or "none", new.flavour or "none"),
+        )
+    if existing.release or new.release:
+        unknown = existing if existing.release else new
+        raise _refuse(
+            existing, new,
+            "Ubuntu release %s is newer than the releases nova-hwabi knows, "
+            "so whether this is an upgrade cannot be told" % unknown.release,
         )
     if (existing.version is not None and new.version is not None
             and new.version < existing.version):
@@ -675,7 +733,7 @@ def default_machine_type(arch: str, conf: Any) -> str | None:
     oslo.config ConfigOpts or a namespace). The whole option is checked,
     not only the entry for ``arch``, so a bad entry is reported on every
     host (:class:`InvalidMachineTypeConfig`). Without an entry for
-    ``arch``, Nova 34's built-in default applies; None when it has none
+    ``arch``, Nova's built-in default applies; None when it has none
     (libvirt then picks QEMU's default).
     """
     mapping = parse_machine_type_config(conf.libvirt.hw_machine_type)
@@ -684,7 +742,7 @@ def default_machine_type(arch: str, conf: Any) -> str | None:
     return NOVA_DEFAULT_MACHINE_TYPES.get(arch)
 
 
-# Device bus/model enumerations, as in Nova 34 (nova/objects/fields.py
+# Device bus/model enumerations, as in Nova (nova/objects/fields.py
 # DiskBus, InputBus, PointerModelType, RNGModel, SCSIModel, VideoModel,
 # VIFModel, and nova/network/model.py VIF_MODEL_ALL). nova/objects/
 # image_meta.py types hw_cdrom_bus, hw_disk_bus, hw_floppy_bus and
@@ -768,7 +826,7 @@ _NON_X86 = (VIRT, S390_CCW_VIRTIO, PSERIES, POWERNV)
 
 # What a machine type cannot have. Only constraints that hold for every
 # build of QEMU and libvirt, each with its source:
-# - Nova 34's libvirt driver accepts only these disk buses and VIF models
+# - Nova's libvirt driver accepts only these disk buses and VIF models
 #   for qemu/kvm guests (blockinfo.SUPPORTED_DEVICE_BUSES,
 #   vif.SUPPORTED_VIF_MODELS); libvirt's QEMU driver refuses xen and gop
 #   video and the BusLogic SCSI controller.
@@ -813,6 +871,12 @@ _CONSTRAINTS = (
     _rule(_SCSI, tuple(m for m in SCSI_MODELS if m != "virtio-scsi"),
           (S390_CCW_VIRTIO,),
           "s390x has only virtio-scsi controllers"),
+    # The aarch64 virt domain capabilities (libvirt 9.0, QEMU 7.2; the
+    # aarch64-virt sample) offer vga, virtio, bochs, ramfb and none:
+    # cirrus, vmvga and qxl are x86 PC display devices.
+    _rule(_VIDEO, ("cirrus", "qxl", "vmvga"), (VIRT,),
+          "the virt machine's QEMU has no such display device (x86 PC "
+          "devices); use virtio, vga, bochs or none"),
     _rule(_SCSI, ("ibmvscsi",), None,
           "ibmvscsi is an sPAPR VIO device, found only on pseries",
           except_families=(PSERIES,)),

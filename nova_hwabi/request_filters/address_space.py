@@ -19,7 +19,7 @@ from typing import Any
 
 from oslo_log import log as logging
 
-from nova_hwabi import traits
+from nova_hwabi import traits, values
 from nova_hwabi.capabilities.model import HostCapabilities
 from nova_hwabi.capabilities.versions import MIN_MAXPHYSADDR, LibvirtVersion
 from nova_hwabi.conf.capabilities import MAX_BITS, MIN_BITS
@@ -147,21 +147,13 @@ class AddressSpaceRequest:
                 "libvirt %s cannot limit passthrough bits (needs %s)"
                 % (version, PASSTHROUGH_LIMIT)
             )
-        _check_bits_range(limit, "passthrough limit")
+        limit = parse_bits(limit, "passthrough limit")
         return "<maxphysaddr mode='passthrough' limit='%d'/>" % limit
 
 
 def _host_bits(host: HostCapabilities) -> int | None:
     maxphysaddr = host.cpu.maxphysaddr
     return None if maxphysaddr is None else maxphysaddr.bits
-
-
-def _check_bits_range(bits: int, what: str) -> None:
-    if not MIN_BITS <= bits <= MAX_BITS:
-        raise AddressSpaceRequestError(
-            "%s = %d: expected %d to %d (QEMU's range for x86 guests)"
-            % (what, bits, MIN_BITS, MAX_BITS)
-        )
 
 
 def _lookup(container: Any, key: str) -> Any:
@@ -172,36 +164,47 @@ def _lookup(container: Any, key: str) -> Any:
     return container.get(key, None)
 
 
-def _parse_mode(value: Any, what: str) -> str | None:
+def parse_mode(value: Any, what: str = FLAVOR_MODE) -> str | None:
+    """A maxphysaddr mode (``emulate`` / ``passthrough``), or None if unset.
+
+    The one reader of the mode, for the API validator, the translator, both
+    host filters and the compute side. Surrounding whitespace is forgiven;
+    anything else raises :class:`AddressSpaceRequestError` naming ``what``.
+    """
     if value is None:
         return None
-    text = str(value).strip()
+    text = value.strip() if isinstance(value, str) else None
     if text not in MODES:
         raise AddressSpaceRequestError(
             "%s = %r: unknown mode, expected %s"
-            % (what, str(value)[:40], " or ".join(MODES))
+            % (what, value[:40] if isinstance(value, str) else value,
+               " or ".join(MODES))
         )
     return text
 
 
-def _parse_bits(value: Any, what: str) -> int | None:
+def parse_bits(value: Any, what: str = FLAVOR_BITS) -> int | None:
+    """maxphysaddr bits from an extra spec or image property, or None.
+
+    The one reader of the width, for the API validator, the translator,
+    both host filters and the compute side: an int, or a string of the
+    digits 0-9 (:func:`nova_hwabi.values.parse_decimal`), from
+    :data:`MIN_BITS` to :data:`MAX_BITS`. ``'+46'``, ``'4_6'``, ``'²'``,
+    ``46.0`` and ``True`` are refused. Raises
+    :class:`AddressSpaceRequestError` naming ``what``.
+    """
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | str):
+    bits = values.parse_decimal(value)
+    if bits is None:
+        raise AddressSpaceRequestError(values.describe_decimal_error(
+            value, what, MIN_BITS, MAX_BITS))
+    if not MIN_BITS <= bits <= MAX_BITS:
         raise AddressSpaceRequestError(
-            "%s = %r: expected an integer from %d to %d"
-            % (what, value, MIN_BITS, MAX_BITS)
+            "%s = %d: expected %d to %d (QEMU's range for x86 guests)"
+            % (what, bits, MIN_BITS, MAX_BITS)
         )
-    if isinstance(value, str):
-        text = value.strip()
-        if not text.isdigit():
-            raise AddressSpaceRequestError(
-                "%s = %r: expected an integer from %d to %d"
-                % (what, value[:40], MIN_BITS, MAX_BITS)
-            )
-        value = int(text)
-    _check_bits_range(value, what)
-    return value
+    return bits
 
 
 def _merge(flavor_value, image_value, flavor_key, image_key):
@@ -234,23 +237,23 @@ def translate(
     for emulated requests (hosts report it when their
     ``[hwabi_capabilities] report_bits_ladder`` is on).
     ``legacy_bits_only`` keeps bits given without any mode as a bare width
-    constraint, as Nova 34's filters treat them, instead of refusing them;
+    constraint, as Nova's own filters treat them, instead of refusing them;
     such a request requires no trait, since the libvirt driver gives the
     guest no ``<maxphysaddr>`` without a mode.
 
     Raises :class:`AddressSpaceRequestError`.
     """
     mode, mode_source = _merge(
-        _parse_mode(_lookup(extra_specs, FLAVOR_MODE),
+        parse_mode(_lookup(extra_specs, FLAVOR_MODE),
                     "flavor " + FLAVOR_MODE),
-        _parse_mode(_lookup(image_properties, IMAGE_MODE),
+        parse_mode(_lookup(image_properties, IMAGE_MODE),
                     "image " + IMAGE_MODE),
         FLAVOR_MODE, IMAGE_MODE,
     )
     bits, bits_source = _merge(
-        _parse_bits(_lookup(extra_specs, FLAVOR_BITS),
+        parse_bits(_lookup(extra_specs, FLAVOR_BITS),
                     "flavor " + FLAVOR_BITS),
-        _parse_bits(_lookup(image_properties, IMAGE_BITS),
+        parse_bits(_lookup(image_properties, IMAGE_BITS),
                     "image " + IMAGE_BITS),
         FLAVOR_BITS, IMAGE_BITS,
     )

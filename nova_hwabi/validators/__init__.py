@@ -2,6 +2,6 @@
 
 Nova loads ``register()`` functions from the ``nova.api.extra_spec_validators``
 entry point; ours make ``hw:maxphysaddr_mode`` and ``hw:maxphysaddr_bits``
-valid keys (Nova 34 has no validator for them, so API microversion 2.86
+valid keys (Nova has no validator for them, so API microversion 2.86
 and later refuse them outright).
 """

@@ -4,24 +4,65 @@ Each key is validated on its own, as Nova's API validates every extra spec
 independently; the rules that involve both keys (and the image) are
 enforced by :func:`nova_hwabi.request_filters.address_space.translate` in
 the scheduler, which rejects such requests with a message.
+
+Each value is read by the same parser as the scheduler and the compute
+side (:func:`~nova_hwabi.request_filters.address_space.parse_bits`,
+:func:`~nova_hwabi.request_filters.address_space.parse_mode`): Nova's own
+``int`` check takes ``'+46'`` and ``'4_6'``, which the scheduler would then
+refuse, so the API would store a flavor no host can ever take.
 """
 
 from __future__ import annotations
+
+import functools
+import re
 
 from nova_hwabi.conf.capabilities import MAX_BITS, MIN_BITS
 from nova_hwabi.request_filters.address_space import (
     FLAVOR_BITS,
     FLAVOR_MODE,
     MODES,
+    AddressSpaceRequestError,
+    parse_bits,
+    parse_mode,
 )
+
+
+@functools.cache
+def _parsed_validator(base, exception, parse):
+    """An ExtraSpecValidator class whose value check is ``parse``.
+
+    One class per parser for the process, so validators from two
+    ``register()`` calls compare equal (dataclass equality needs the same
+    class).
+    """
+
+    class ParsedValidator(base.ExtraSpecValidator):
+        # Keeps Nova's name handling and the documented value schema (the
+        # API reference lists it); only the value check is ours.
+        def validate(self, name, value):
+            if not re.fullmatch(self.name_regex, name):
+                raise exception.ValidationError(
+                    "Validation failed; expected a name of format '%s' but "
+                    "got '%s'." % (self.name, name))
+            try:
+                parse(value, name)
+            except AddressSpaceRequestError as exc:
+                raise exception.ValidationError(
+                    "Validation failed; %s." % exc) from None
+
+    return ParsedValidator
 
 
 def register():
     """The validators, for Nova's ``nova.api.extra_spec_validators``."""
-    from nova.api.validation.extra_specs import base  # nova-api only
+    from nova import exception  # nova-api only
+    from nova.api.validation.extra_specs import base
 
+    mode_validator = _parsed_validator(base, exception, parse_mode)
+    bits_validator = _parsed_validator(base, exception, parse_bits)
     return [
-        base.ExtraSpecValidator(
+        mode_validator(
             name=FLAVOR_MODE,
             description=(
                 "How the guest's physical address width is set: emulate "
@@ -36,7 +77,7 @@ def register():
                 "enum": list(MODES),
             },
         ),
-        base.ExtraSpecValidator(
+        bits_validator(
             name=FLAVOR_BITS,
             description=(
                 "The guest's physical address width in bits, with "

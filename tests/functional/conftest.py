@@ -111,6 +111,24 @@ def _keep_test_methods_for_pytest() -> None:
 _keep_test_methods_for_pytest()
 
 
+def _load_libvirt_before_novas_poison() -> None:
+    """Import libvirt-python once, before any Nova TestCase starts.
+
+    Nova's TestCase installs ImportModulePoisonFixture, which fails a test
+    that imports ``libvirt`` (Nova's own tests fake it). Our functional
+    tests use the real libvirtd, so the module must already be loaded when
+    the poison is set. Whether an earlier Nova import loaded it differs by
+    series (``nova.virt.libvirt.utils`` does in Nova 33 and 34, not in 32),
+    so it is loaded here, for every series.
+    """
+    from nova_hwabi.capabilities.report import import_libvirt
+
+    import_libvirt()
+
+
+_load_libvirt_before_novas_poison()
+
+
 @pytest.fixture(scope="session")
 def placement_service():
     """A real Placement (sqlite, noauth2) on 127.0.0.1 for the session.

@@ -4,6 +4,7 @@ import logging
 import subprocess
 import sys
 
+from nova_hwabi import compat
 from nova_hwabi.filters import all_filters, inprocess
 from nova_hwabi.filters.address_width import AddressWidthFilter
 from nova_hwabi.filters.compute_capabilities import ComputeCapabilitiesFilter
@@ -103,4 +104,46 @@ def test_scheduler_wrapper_starts_novas_entry_point():
         capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().startswith("34.")
+    assert result.stdout.strip() == compat.nova_version()
+
+
+# Requests whose per-host answers the filters keep per distinct value.
+MEMOISED_REQUESTS = [
+    ({FM: "emulate", FB: "46", "capabilities:cpu_info:vendor": "Intel"},
+     {"hw_architecture": "x86_64"}),
+    ({}, {"hw_architecture": "aarch64"}),
+    ({"capabilities:cpu_info:features": "<in> aes"},
+     {"hw_architecture": "x86_64", "img_hv_type": "kvm"}),
+    ({}, {}),
+]
+
+
+def _mixed_fleet():
+    hosts = []
+    for index in range(24):
+        arm = index % 4 == 3
+        cpu_info = ({"arch": "aarch64", "vendor": "ARM"} if arm else
+                    {"arch": "x86_64", "vendor": ("Intel", "AMD")[index % 2],
+                     "features": ["vaes"] if index % 3 else ["aes"],
+                     "maxphysaddr": {"mode": "emulate",
+                                     "bits": (39, 46, 52)[index % 3]}})
+        hosts.append(inprocess.host_state(inprocess.compute_node(
+            index, cpu_info, arch="aarch64" if arm else "x86_64")))
+    hosts[5].cpu_info = "not JSON"
+    hosts[6].supported_instances = None
+    return hosts
+
+
+def test_memoised_answers_equal_per_host_answers():
+    # Equal cpu_info / supported_instances values live in distinct objects,
+    # as in the scheduler; the answers found by identity must be the ones
+    # each host gets on its own, also after a host's values are replaced.
+    hosts = _mixed_fleet()
+    for flavor, image in MEMOISED_REQUESTS * 2:
+        spec = inprocess.request_spec(flavor, image)
+        for host_filter in (ComputeCapabilitiesFilter(),
+                            ImagePropertiesFilter()):
+            expected = [h for h in hosts if host_filter.host_passes(h, spec)]
+            assert list(host_filter.filter_all(hosts, spec)) == expected
+        hosts[0].cpu_info = hosts[3].cpu_info  # an x86 host turns Arm
+        hosts[0].supported_instances = [["aarch64", "kvm", "hvm"]]

@@ -62,9 +62,9 @@ CASES = [
     ("capability key and bits",
      {FM: "emulate", FB: "46", "capabilities:cpu_info:vendor": "Intel"}, {},
      {"bits46", "bits48"}),
-    ("feature membership, not substring",
-     {"capabilities:cpu_info:features": "<in> aes"}, {},
-     {"bits39", "bits48", "bits52", "unknown", "arm"}),
+    # Nova's <in> is a substring test: bits46 (only vaes) passes too.
+    ("feature <in> as Nova: substring",
+     {"capabilities:cpu_info:features": "<in> aes"}, {}, ALL - {"broken"}),
     ("numeric operator on bits",
      {"capabilities:cpu_info:maxphysaddr:bits": ">= 48"}, {},
      {"bits48", "bits52"}),
@@ -73,14 +73,17 @@ CASES = [
 ]
 
 
-def _write_nova_conf(path, unknown_host_bits="reject"):
+def _write_nova_conf(path, unknown_host_bits="reject",
+                     capabilities_operators="nova"):
     path.write_text(
         "[filter_scheduler]\n"
         "available_filters = nova.scheduler.filters.all_filters\n"
         "available_filters = nova_hwabi.filters.all_filters\n"
         "enabled_filters = ComputeCapabilitiesFilter,ImagePropertiesFilter\n"
         "[hwabi_scheduler]\n"
-        "unknown_host_bits = %s\n" % unknown_host_bits
+        "unknown_host_bits = %s\n"
+        "capabilities_operators = %s\n"
+        % (unknown_host_bits, capabilities_operators)
     )
 
 
@@ -130,6 +133,20 @@ def test_requests_by_hosts(nova_conf, flavor, image, expected):
     assert _passing(manager, flavor, image) == expected
 
 
+def test_typed_operators_test_membership(nova_conf):
+    nova_conf(capabilities_operators="typed")
+    manager = inprocess.DetachedHostManager()
+    assert _passing(manager, {"capabilities:cpu_info:features": "<in> aes"},
+                    {}) == ALL - {"broken", "bits46"}
+
+
+def test_upstream_in_is_substring(upstream_manager):
+    # Our default gives exactly Nova's answer for <in>.
+    assert _passing(upstream_manager,
+                    {"capabilities:cpu_info:features": "<in> aes"},
+                    {}) == ALL - {"broken"}
+
+
 def test_unknown_bits_policy_accept(nova_conf):
     nova_conf(unknown_host_bits="accept")
     manager = inprocess.DetachedHostManager()
@@ -153,7 +170,9 @@ def upstream_manager(nova_conf):
         "nova.scheduler.filters.compute_capabilities_filter",
         "nova.scheduler.filters.image_props_filter",
     ]
-    return manager
+    yield manager
+    # CONF.clear() keeps overrides: drop ours before the next test loads.
+    CONF.clear_override("available_filters", group="filter_scheduler")
 
 
 def test_upstream_crashes_on_image_bits_with_arch(upstream_manager):

@@ -38,7 +38,7 @@ from nova.cmd import manage as nova_manage
 from nova.virt.libvirt import machine_type_utils as upstream
 from sqlalchemy import exc as sqla_exc
 
-from nova_hwabi.machine_type import records, rules
+from nova_hwabi.machine_type import arches, records, rules
 
 
 def _uuid(number: int) -> str:
@@ -346,6 +346,96 @@ class TestMachineTypeRecords(test.TestCase):
                 records.update_machine_type(self.context, _uuid(PINNED_Q35),
                                             name, force=force)
         self.assertEqual(before, self._snapshot(PINNED_Q35))
+
+    # -- values the instance's architecture cannot have --
+
+    def _set_arch(self, number, arch):
+        mapping = objects.InstanceMapping.get_by_instance_uuid(
+            self.context, _uuid(number))
+        with nova_context.target_cell(self.context,
+                                      mapping.cell_mapping) as cctxt:
+            instance = objects.Instance.get_by_uuid(
+                cctxt, _uuid(number), expected_attrs=["system_metadata"])
+            instance.system_metadata[records.ARCH_KEY] = arch
+            instance.save()
+
+    @ddt.data(
+        # instance, its hw_architecture (None: the default x86_64), new
+        # type, what the refusal says
+        (STOPPED_1, None, "raspi3b", "it is a machine of aarch64"),
+        (STOPPED_1, None, "virt-7.2", "not of x86_64"),
+        (STOPPED_1, None, "s390-ccw-virtio-7.2", "machine of s390, s390x"),
+        (STOPPED_1, None, "pseries-7.2", "ppc64, ppc64le"),
+        (PINNED_Q35, "x86_64", "sbsa-ref", "it is a machine of aarch64"),
+        (STOPPED_1, "aarch64", "pc-q35-7.2", "machine of i686, x86_64"),
+        (STOPPED_1, "s390x", "virt", "not of s390x"),
+    )
+    @ddt.unpack
+    def test_machine_types_of_other_arches_are_refused(self, number, arch,
+                                                       new, why):
+        if arch:
+            self._set_arch(number, arch)
+        before = self._snapshot(number)
+        with pytest.raises(arches.MachineTypeArchError, match=why):
+            records.update_machine_type(self.context, _uuid(number), new)
+        self.assertEqual(before, self._snapshot(number))
+        # An update refusal: exit code 4, and --force overrides it.
+        self.assertTrue(issubclass(arches.MachineTypeArchError,
+                                   rules.InvalidMachineTypeUpdate))
+        records.update_machine_type(self.context, _uuid(number), new,
+                                    force=True)
+        self.assertEqual(new, self._metadata(number)[records.RECORDED_KEY])
+
+    @ddt.data(
+        (STOPPED_1, "aarch64", "raspi3b"),
+        (STOPPED_1, "aarch64", "virt-7.2"),
+        (STOPPED_1, "s390x", "s390-ccw-virtio-7.2"),
+        (STOPPED_1, None, "microvm"),
+        (STOPPED_1, None, "pc-q35-noble"),
+        # A board newer than QEMU's documented lists: nothing says no.
+        (STOPPED_1, None, "pc-q35-10.1"),
+    )
+    @ddt.unpack
+    def test_machine_types_of_the_arch_are_accepted(self, number, arch, new):
+        if arch:
+            self._set_arch(number, arch)
+        records.update_machine_type(self.context, _uuid(number), new)
+        self.assertEqual(new, self._metadata(number)[records.RECORDED_KEY])
+
+    def test_default_arch_comes_from_the_caller(self):
+        records.update_machine_type(self.context, _uuid(STOPPED_1),
+                                    "raspi3b", default_arch="aarch64")
+        self.assertEqual("raspi3b",
+                         self._metadata(STOPPED_1)[records.RECORDED_KEY])
+
+    @ddt.data(
+        # what hosts report for the arch, new type, refused?
+        (None, "pc-q35-7.2", None),
+        ({"pc-q35-7.2"}, "pc-q35-7.2", None),
+        (set(), "pc-q35-7.2", "no compute host reporting its x86_64"),
+        (set(), "newboard", "no compute host offers it"),
+        ({"newboard"}, "newboard", None),
+        # A host's word wins over the table.
+        ({"raspi3b"}, "raspi3b", None),
+    )
+    @ddt.unpack
+    def test_what_hosts_report_decides(self, offered, new, why):
+        asked = []
+
+        def offered_for(arch, machine_type):
+            asked.append((arch, machine_type))
+            return offered
+
+        if why is None:
+            records.update_machine_type(self.context, _uuid(STOPPED_1), new,
+                                        offered_for=offered_for)
+            self.assertEqual(
+                new, self._metadata(STOPPED_1)[records.RECORDED_KEY])
+        else:
+            with pytest.raises(arches.MachineTypeArchError, match=why):
+                records.update_machine_type(self.context, _uuid(STOPPED_1),
+                                            new, offered_for=offered_for)
+        self.assertEqual([("x86_64", new)], asked)
 
     def test_alias_is_pinned_to_a_versioned_type(self):
         self.assertNotIn(records.PINNED_KEY, self._metadata(ALIAS_Q35))

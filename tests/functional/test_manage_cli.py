@@ -95,9 +95,9 @@ def seed(conf_path: str) -> None:
     """Create the databases, then the instances above with Nova's objects;
     print cell UUIDs."""
     # Nova picks its concurrency backend before its other modules load.
-    from nova import monkey_patch
+    from nova_hwabi import compat
 
-    monkey_patch.patch(backend="threading")
+    compat.use_native_threading()
     from nova import context, objects
 
     databases = NovaDatabases(Path(conf_path).parent, CELLS)
@@ -296,6 +296,11 @@ BATCH = {
                              "--force"), 3, "active"),
     "update-downgrade": ((MT, "update", _uuid(PINNED), "pc-q35-6.2"), 4,
                          "downgrade"),
+    # A machine type only other architectures' QEMU has (the instance
+    # has no hw_architecture: [hwabi_scheduler] default_guest_arch x86_64).
+    "update-other-arch": ((MT, "update", _uuid(PINNED), "raspi3b"), 4,
+                          "raspi3b for this x86_64 instance: it is a "
+                          "machine of aarch64"),
     "update-junk": ((MT, "update", _uuid(PINNED), "pc-q35-5x2junk"), 5,
                     "5x2junk"),
     "update-junk-force": ((MT, "update", _uuid(PINNED), "pc-q35-5x2junk",
@@ -517,7 +522,8 @@ def test_status_warns_about_unrecorded_instances(batch):
         "Recorded machine types": "Warning",
         "[libvirt] hw_machine_type": "Success",
         # No [placement] in this nova.conf: said, not failed.
-        "Pinned machine types offered": "Success"}
+        "Pinned machine types offered": "Success",
+        "capabilities: operators": "Success"}
     assert "%d instance(s)" % len(UNSET) in result.stdout
     assert "Not checked" in result.stdout
 
@@ -528,7 +534,8 @@ def test_status_fails_on_a_malformed_default(batch):
     assert _status_results(result) == {
         "Recorded machine types": "Warning",
         "[libvirt] hw_machine_type": "Failure",
-        "Pinned machine types offered": "Success"}
+        "Pinned machine types offered": "Success",
+        "capabilities: operators": "Success"}
     assert "no architecture" in result.stdout
 
 

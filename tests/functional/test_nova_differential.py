@@ -1,4 +1,4 @@
-"""Our parser against Nova's own (nova 34 from PyPI), on every document.
+"""Our parser against the installed Nova's own, on every document.
 
 ``to_cpu_info()`` must equal, key for key, what Nova's libvirt driver
 ``_get_cpu_info()`` builds from the same XML, including after the JSON

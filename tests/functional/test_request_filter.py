@@ -49,7 +49,7 @@ class TestAddressSpaceRequestFilter(test.TestCase):
 
     def test_not_registered_means_nova_alone(self):
         spec = inprocess.request_spec({FM: "emulate", FB: "46"})
-        # Nova 34 adds the address-space trait itself, never the ladder.
+        # Nova adds the address-space trait itself, never the ladder.
         self.flags(require_bits_ladder=True, group="hwabi_scheduler")
         required = self._root_required(spec)
         assert not any(t.startswith("CUSTOM_HWABI") for t in required)

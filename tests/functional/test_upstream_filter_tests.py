@@ -1,4 +1,4 @@
-"""Nova 34's own unit tests for the two filters, run against ours.
+"""The installed Nova's own unit tests for the two filters, run against ours.
 
 The upstream test classes are used unchanged: each setUp builds its filter
 from the upstream module attribute, which is pointed at our class for the

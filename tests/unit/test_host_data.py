@@ -69,3 +69,47 @@ def test_has_capability_key():
     assert host_data.has_capability_key(host(a=1, stats={}), "a")
     assert host_data.has_capability_key(host(stats={"b": 2}), "b")
     assert not host_data.has_capability_key(host(stats=None), "c")
+
+
+def _copy(text):
+    # A distinct str object with the same value, as two HostStates hold.
+    return "".join(list(text))
+
+
+def test_identity_keys_name_values_not_objects():
+    keys = host_data.IdentityKeys(lambda v: v if type(v) is str else None)
+    first, same, other = "{\"arch\": \"x86_64\"}", None, "{}"
+    same = _copy(first)
+    assert same is not first
+    assert keys.key(first) == keys.key(same) != keys.key(other)
+    entry = keys.lookup(id(same))
+    assert entry[0] is same and entry[1] == keys.key(first)
+    assert keys.key(42) is None
+
+
+def test_identity_keys_never_reuse_numbers_after_clearing():
+    keys = host_data.IdentityKeys(
+        lambda v: v if type(v) is str else None, limit=2)
+    values = [_copy("value-%d" % index) for index in range(5)]
+    numbers = [keys.key(value) for value in values]
+    assert len(set(numbers)) == 5
+    # Cleared on the way; a value seen again keeps its answer's meaning:
+    # a new number or its old one, never another value's.
+    again = keys.key(values[0])
+    assert again not in numbers[1:]
+
+
+@pytest.mark.parametrize(("supported", "usable"), [
+    ([["x86_64", "kvm", "hvm"]], True),
+    ([("aarch64", "qemu", None)], True),
+    ([], True),
+    (None, False),
+    ([["x86_64", 7, "hvm"]], False),
+    ("x86_64", False),
+])
+def test_supported_instances_keys(supported, usable):
+    key = host_data.SUPPORTED_INSTANCES_KEYS.key(supported)
+    assert (key is not None) is usable
+    if usable:
+        copy = [list(item) for item in supported]
+        assert host_data.SUPPORTED_INSTANCES_KEYS.key(copy) == key
