@@ -39,6 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     # Nova's dependencies announce their own deprecations on import.
     warnings.simplefilter("ignore", DeprecationWarning)
     warnings.filterwarnings("ignore", message=r"(?s).*Eventlet is deprecated")
+    # Nova chooses its concurrency backend when its first module loads, and
+    # the demo's modules import Nova's (futurist would load eventlet).
+    from nova_hwabi import compat
+
+    compat.use_native_threading()
     from nova_hwabi.demo.run import run  # imports Nova: keep --help fast
 
     return run()
