@@ -6,6 +6,8 @@ cell through the API database, prints a table or ``--format json``.
   machine-type get UUID
   machine-type update UUID TYPE [--force]
   machine-type list-unset [--cell-uuid U] [--limit N] [--marker UUID]
+  machine-type transition --from PATTERN --to TYPE [--cell-uuid U]
+                          [--limit N] [--marker UUID] [--dry-run]
   machine-type record [--connect URI] [--dry-run]     (on a compute host)
   machine-type audit [--connect URI]                  (on a compute host)
   image-property show UUID [PROPERTY]
@@ -29,6 +31,7 @@ from nova_hwabi.capabilities.errors import LibvirtConnectionError
 from nova_hwabi.cmd import nova_setup
 from nova_hwabi.conf import nova as nova_options
 from nova_hwabi.machine_type import recorder, records, rules
+from nova_hwabi.machine_type import transition as transitions
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
@@ -37,6 +40,8 @@ EXIT_UNEXPECTED = 1
 GET_NOT_FOUND, GET_NO_TYPE = 2, 3
 UPDATE_NOT_FOUND, UPDATE_STATE, UPDATE_INVALID, UPDATE_UNSUPPORTED = 2, 3, 4, 5
 LIST_NO_CELL, LIST_FOUND = 2, 3
+(TRANSITION_NO_CELL, TRANSITION_NEEDS_STOP, TRANSITION_REFUSED,
+ TRANSITION_UNSUPPORTED, TRANSITION_FAILED) = 2, 3, 4, 5, 6
 LOCAL_NO_LIBVIRT, AUDIT_DRIFT = 2, 3
 PROP_NOT_FOUND, PROP_MISSING = 2, 3
 PROP_STATE, PROP_FORMAT, PROP_NAME, PROP_VALUE = 3, 4, 5, 6
@@ -122,6 +127,67 @@ def machine_type_list_unset(ctxt, args) -> int:
             print("%s %s %-18s %s" % (item.uuid, item.cell, item.vm_state,
                                       item.host or "-"))
     return LIST_FOUND if found else EXIT_OK
+
+
+def _transition_exit_code(rows) -> int:
+    outcomes = {row.outcome for row in rows}
+    for outcome, code in ((transitions.FAILED, TRANSITION_FAILED),
+                          (transitions.REFUSED, TRANSITION_REFUSED),
+                          (transitions.NEEDS_STOP, TRANSITION_NEEDS_STOP)):
+        if outcome in outcomes:
+            return code
+    return EXIT_OK
+
+
+def machine_type_transition(ctxt, args) -> int:
+    """Move every instance whose machine type matches --from to --to.
+
+    --from is a glob over the pinned or recorded type (pc-i440fx-*, pc) or
+    an inclusive versioned range FIRST..LAST of one family
+    (pc-q35-2.0..pc-q35-4.2; an end may be left out). Stopped and shelved
+    instances are updated as `machine-type update` does (record, pin,
+    RequestSpec); active ones are listed as needing a stop first; the
+    update rules apply (no --force). One row per instance. Re-runs skip
+    instances already moved; with --limit N the last line gives the
+    --marker of the next run. A failure on one instance is its row.
+    Exit codes: 0 every selected instance is on --to (or would be, with
+    --dry-run; also when none is selected), 1 unexpected error, 2 no such
+    cell, 3 some need a stop first, 4 some refused by the update rules,
+    5 --to is not a machine type or --from is not a pattern, 6 some
+    failed; the highest applicable of 6, 4, 3 wins.
+    """
+    try:
+        target = rules.parse_machine_type(args.to)
+        pattern = transitions.parse_pattern(args.source)
+    except rules.MachineTypeError as exc:
+        return _fail(TRANSITION_UNSUPPORTED, str(exc))
+    try:
+        result = records.transition(
+            ctxt, pattern, target, cell_uuid=args.cell_uuid,
+            limit=args.limit, marker=args.marker, dry_run=args.dry_run)
+    except records.UnknownCellError as exc:
+        return _fail(TRANSITION_NO_CELL, str(exc))
+    summary = transitions.summarise(result.rows)
+    if _Output(args.format).json:
+        print(json.dumps({
+            "from": args.source, "to": target.name,
+            "dry_run": args.dry_run,
+            "instances": [row.to_dict() for row in result.rows],
+            "summary": summary, "next_marker": result.next_marker,
+        }, indent=2, sort_keys=True))
+    else:
+        for row in result.rows:
+            print("%s %s %-17s %-18s %-12s %s" % (
+                row.uuid, row.cell, row.vm_state, row.current or "-",
+                row.outcome, row.reason))
+        print("%s -> %s: %s" % (args.source, target.name, ", ".join(
+            "%d %s" % (count, outcome)
+            for outcome, count in summary.items() if count) or
+            "no instance selected"))
+        if result.next_marker:
+            print("more instances may match: run again with --marker %s"
+                  % result.next_marker)
+    return _transition_exit_code(result.rows)
 
 
 def _local_host(args):
@@ -302,6 +368,22 @@ def _add_command_parsers(subparsers) -> None:
     unset.add_argument("--cell-uuid")
     unset.add_argument("--limit", type=_positive_int)
     unset.add_argument("--marker", help="last UUID of the previous page")
+    transition = _leaf(commands, "transition", machine_type_transition,
+                       "move instances matching a pattern to a machine "
+                       "type")
+    transition.add_argument(
+        "--from", dest="source", required=True, metavar="PATTERN",
+        help="glob over the pinned or recorded type (pc-i440fx-*) or a "
+        "versioned range FIRST..LAST (pc-q35-2.0..pc-q35-4.2)")
+    transition.add_argument("--to", required=True, metavar="TYPE")
+    transition.add_argument("--cell-uuid")
+    transition.add_argument("--limit", type=_positive_int,
+                            help="at most N instances in this run")
+    transition.add_argument("--marker",
+                            help="resume after this UUID (printed by the "
+                            "previous run)")
+    transition.add_argument("--dry-run", action="store_true",
+                            help="say what would happen, write nothing")
     record = _leaf(commands, "record", machine_type_record,
                    "record what local instances lack (compute host)")
     record.add_argument("--connect", metavar="URI",
