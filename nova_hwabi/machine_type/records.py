@@ -466,8 +466,9 @@ def apply_change(ctxt, instance_uuid: str, change) -> None:
 ARCH_KEY = "image_hw_architecture"
 
 
-def _pinned_in_cell(ctxt, cell) -> list[tuple[str | None, str]]:
-    """(arch, versioned machine type) of each live instance in a cell."""
+def _pinned_in_cell(ctxt, cell) -> list[tuple[str, str | None, str]]:
+    """(uuid, arch, versioned machine type) of each live instance in a
+    cell."""
     import sqlalchemy as sa
     from nova import context as nova_context
     from nova.db.main import api as db_api
@@ -490,7 +491,7 @@ def _pinned_in_cell(ctxt, cell) -> list[tuple[str | None, str]]:
     for row in rows:
         by_instance.setdefault(row.instance_uuid, {})[row.key] = row.value
     pinned = []
-    for values in by_instance.values():
+    for uuid, values in by_instance.items():
         machine_type = values.get(PINNED_KEY) or values.get(RECORDED_KEY)
         if not machine_type:
             continue
@@ -499,17 +500,70 @@ def _pinned_in_cell(ctxt, cell) -> list[tuple[str | None, str]]:
                 continue  # every host of the family offers an alias
         except rules.UnsupportedMachineType:
             continue
-        pinned.append((values.get(ARCH_KEY), machine_type))
+        pinned.append((uuid, values.get(ARCH_KEY), machine_type))
     return pinned
+
+
+def pinned_instances(ctxt) -> dict[tuple[str | None, str], list[str]]:
+    """The live instances (sorted UUIDs) that need each (arch, versioned
+    machine type); arch is None when the image named none."""
+    found: dict[tuple[str | None, str], list[str]] = {}
+    for cell in _cells(ctxt, None):
+        for uuid, arch, machine_type in _pinned_in_cell(ctxt, cell):
+            found.setdefault((arch, machine_type), []).append(uuid)
+    return {key: sorted(uuids) for key, uuids in found.items()}
 
 
 def pinned_machine_types(ctxt) -> dict[tuple[str | None, str], int]:
     """How many live instances need each (arch, versioned machine type)."""
-    counts: dict[tuple[str | None, str], int] = {}
+    return {key: len(uuids)
+            for key, uuids in pinned_instances(ctxt).items()}
+
+
+DEVICE_KEYS = tuple(IMAGE_PREFIX + name for name in (
+    "hw_cdrom_bus", "hw_disk_bus", "hw_video_model", "hw_vif_model"))
+
+
+def recorded_devices(ctxt) -> dict[str, dict[str, str]]:
+    """{uuid: {image_<property>: value}} of the device buses and models
+    Nova has traits for, for every live, non-building instance of every
+    cell (cell0 left out)."""
+    import sqlalchemy as sa
+    from nova import context as nova_context
+    from nova.db.main import api as db_api
+    from nova.db.main import models
+
+    metadata = models.InstanceSystemMetadata
+    instance = models.Instance
+    query = sa.select(metadata.instance_uuid, metadata.key,
+                      metadata.value).join(
+        instance, instance.uuid == metadata.instance_uuid,
+    ).where(
+        metadata.deleted == 0, metadata.key.in_(DEVICE_KEYS),
+        instance.deleted == 0, instance.vm_state != "building",
+    )
+    found: dict[str, dict[str, str]] = {}
     for cell in _cells(ctxt, None):
-        for key in _pinned_in_cell(ctxt, cell):
-            counts[key] = counts.get(key, 0) + 1
-    return counts
+        with nova_context.target_cell(ctxt, cell) as cctxt, \
+                db_api.get_context_manager(cctxt).reader.using(cctxt) \
+                as session:
+            for row in session.execute(query):
+                found.setdefault(row.instance_uuid, {})[row.key] = row.value
+    return found
+
+
+def instance_system_metadata(ctxt, instance_uuid: str) -> dict | None:
+    """An existing instance's system metadata, or None when the instance
+    is not in a cell (a new boot still being scheduled) or unknown.
+
+    What a scheduler-side request filter may call per request: one API
+    database lookup, and one cell query for instances that exist.
+    """
+    try:
+        _, instance = _locate(ctxt, instance_uuid)
+    except UnknownInstanceError:
+        return None
+    return dict(instance.system_metadata)
 
 
 @dataclass(frozen=True)
