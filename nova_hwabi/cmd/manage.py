@@ -295,17 +295,60 @@ def _change_properties(ctxt, args, changes) -> int:
     except rules.InvalidImageProperty as exc:
         code = PROP_NAME if exc.kind == "name" else PROP_VALUE
         return _fail(code, str(exc))
-    _Output(args.format).emit({
+    warnings = _unoffered_warnings(args.conf, {
+        name: new for name, (_, new) in changed.items() if new is not None})
+    for warning in warnings:
+        print("nova-hwabi-manage: warning: %s" % warning, file=sys.stderr)
+    data = {
         "instance": args.instance_uuid,
         "changed": {name: {"previous": previous, "new": new}
                     for name, (previous, new) in changed.items()},
-    })
+    }
+    if warnings:
+        data["warnings"] = warnings
+    _Output(args.format).emit(data)
     return EXIT_OK
+
+
+def _unoffered_warnings(conf, values: dict[str, str]) -> list[str]:
+    """Why no compute host could start the instance with ``values``.
+
+    Asks Placement which hosts report Nova's trait of each device value
+    (COMPUTE_GRAPHICS_MODEL_QXL for hw_video_model=qxl). Says nothing
+    when it cannot tell: no [placement] credentials, Placement
+    unreachable, or no host reporting device traits at all.
+    """
+    from nova_hwabi.capabilities import placement
+    from nova_hwabi.machine_type import offered
+
+    wanted = {name: offered.device_trait(name, value)
+              for name, value in values.items()}
+    wanted = {name: trait for name, trait in wanted.items() if trait}
+    if not wanted:
+        return []
+    try:
+        offers = offered.Offers(placement.PlacementClient.from_conf(conf))
+        if not offers.reports_device_traits():
+            return []
+        return ["no compute host offers %s (%s=%s): the instance cannot "
+                "start on any host until one does" % (
+                    trait, name, values[name])
+                for name, trait in sorted(wanted.items())
+                if not offers.hosts_with(trait)]
+    except placement.PlacementError as exc:
+        from oslo_log import log as logging
+
+        logging.getLogger(__name__).debug(
+            "Not checking the new values against Placement: %s", exc)
+        return []
 
 
 def image_property_set(ctxt, args) -> int:
     """Set device bus/model properties of a stopped or shelved instance.
 
+    When Placement is configured ([placement]) and hosts report Nova's
+    device traits, warns (on stderr, and under "warnings" in JSON) about
+    each new value no compute host offers; the value is still set.
     Exit codes: 0 set, 1 unexpected error, 2 no such instance, 3 vm_state
     not stopped/shelved, 4 not NAME=VALUE, 5 property name not allowed,
     6 value not allowed (for this machine type).

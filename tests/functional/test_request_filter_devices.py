@@ -8,13 +8,19 @@ recorded video model is qxl only gets the host whose QEMU still has QXL
 to a QEMU without QXL).
 """
 
+import argparse
+import json
+
+import fixtures
 import pytest
 import requests
 from nova import context as nova_context
 from nova import objects, test
+from sqlalchemy import exc as sqla_exc
 
 from nova_hwabi import conf as hwabi_conf
 from nova_hwabi import request_filters
+from nova_hwabi.cmd import manage
 from nova_hwabi.demo.placement_server import ADMIN_TOKEN, EmbeddedPlacement
 from nova_hwabi.filters import inprocess
 from tests.functional.test_request_filter import CONF, root_required
@@ -22,6 +28,7 @@ from tests.functional.test_request_filter import CONF, root_required
 MOVING = "33333333-0000-4000-8000-000000000001"
 BOOTING = "33333333-0000-4000-8000-000000000002"
 NOTHING_RECORDED = "33333333-0000-4000-8000-000000000003"
+STOPPED = "33333333-0000-4000-8000-000000000004"
 UNKNOWN = "33333333-0000-4000-8000-000000000099"
 RECORDED = {
     "image_hw_video_model": "qxl",
@@ -75,11 +82,23 @@ class TestRecordedDevicesRequestFilter(test.TestCase):
     NUMBER_OF_CELLS = 2
 
     @pytest.fixture(autouse=True)
-    def _placement(self, own_placement):
+    def _placement(self, own_placement, tmp_path):
         self.placement = own_placement
+        path = tmp_path / "nova.conf"
+        path.write_text("[placement]\nauth_type = admin_token\n"
+                        "endpoint = %s\ntoken = %s\n"
+                        % (own_placement.endpoint, ADMIN_TOKEN))
+        self.manage_conf = hwabi_conf.new_config()
+        self.manage_conf([], default_config_files=[str(path)])
 
     def setUp(self):
         super().setUp()
+        # Nova 34's own Instance.get_by_uuid uses noload(), deprecated in
+        # SQLAlchemy 2.1 (see test_machine_type_records.py).
+        self.useFixture(fixtures.WarningsFilter([{
+            "action": "ignore", "message": r"The noload\(\) option",
+            "category": sqla_exc.SADeprecationWarning,
+        }]))
         self.context = nova_context.get_admin_context()
         hwabi_conf.register_opts(CONF)
         self.addCleanup(request_filters.unregister_from_nova)
@@ -87,10 +106,12 @@ class TestRecordedDevicesRequestFilter(test.TestCase):
         self.flags(request_filters=["address_space", "recorded_devices"],
                    group="hwabi_scheduler")
         cell = self.cell_mappings["cell2"]
-        for uuid, metadata in ((MOVING, RECORDED), (NOTHING_RECORDED, {})):
+        for uuid, metadata in ((MOVING, RECORDED), (NOTHING_RECORDED, {}),
+                               (STOPPED, RECORDED)):
             with nova_context.target_cell(self.context, cell) as cctxt:
                 objects.Instance(
-                    context=cctxt, uuid=uuid, vm_state="active",
+                    context=cctxt, uuid=uuid,
+                    vm_state="stopped" if uuid == STOPPED else "active",
                     host="host-with-qxl", project_id="demo", user_id="demo",
                     system_metadata=dict(metadata)).create()
             objects.InstanceMapping(
@@ -161,3 +182,31 @@ class TestRecordedDevicesRequestFilter(test.TestCase):
                 url + "/resource_providers/" + provider_uuid,
                 headers=HEADERS, timeout=30).json()["name"]
         return set(names.values())
+
+    def _set(self, capsys, *assignments):
+        args = argparse.Namespace(
+            instance_uuid=STOPPED, property=list(assignments),
+            format="json", conf=self.manage_conf)
+        code = manage.image_property_set(self.context, args)
+        out, err = capsys.readouterr()
+        return code, json.loads(out), err
+
+    @pytest.fixture(autouse=True)
+    def _capsys(self, capsys):
+        self.capsys = capsys
+
+    def test_image_property_set_warns_when_no_host_offers_it(self):
+        code, data, err = self._set(self.capsys, "hw_video_model=cirrus",
+                                    "hw_disk_bus=sata")
+        assert code == manage.EXIT_OK
+        assert data["changed"]["hw_video_model"]["new"] == "cirrus"
+        assert data["warnings"] == [
+            "no compute host offers COMPUTE_GRAPHICS_MODEL_CIRRUS "
+            "(hw_video_model=cirrus): the instance cannot start on any "
+            "host until one does"]
+        assert err == "nova-hwabi-manage: warning: %s\n" % (
+            data["warnings"][0])
+        # Offered by a host: no warning, no "warnings" key.
+        code, data, err = self._set(self.capsys, "hw_video_model=qxl")
+        assert code == manage.EXIT_OK and err == ""
+        assert "warnings" not in data
