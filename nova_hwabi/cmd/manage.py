@@ -42,7 +42,7 @@ UPDATE_NOT_FOUND, UPDATE_STATE, UPDATE_INVALID, UPDATE_UNSUPPORTED = 2, 3, 4, 5
 LIST_NO_CELL, LIST_FOUND = 2, 3
 (TRANSITION_NO_CELL, TRANSITION_NEEDS_STOP, TRANSITION_REFUSED,
  TRANSITION_UNSUPPORTED, TRANSITION_FAILED) = 2, 3, 4, 5, 6
-LOCAL_NO_LIBVIRT, AUDIT_DRIFT = 2, 3
+LOCAL_NO_LIBVIRT, AUDIT_DRIFT, AUDIT_UNOFFERED = 2, 3, 4
 PROP_NOT_FOUND, PROP_MISSING = 2, 3
 PROP_STATE, PROP_FORMAT, PROP_NAME, PROP_VALUE = 3, 4, 5, 6
 
@@ -230,24 +230,55 @@ def machine_type_audit(ctxt, args) -> int:
     """Compare recorded, pinned, running and default machine types.
 
     Flags instances whose record would give them another chipset at their
-    next hard reboot or move, and says how to pin them.
-    Exit codes: 0 no drift, 1 unexpected error, 2 libvirt unreachable,
-    3 drift found.
+    next hard reboot or move, and says how to pin them. With [placement]
+    usable, also flags recorded device buses/models and pinned machine
+    types no compute host offers (Nova's device traits, nova-hwabi's
+    machine-type traits): such instances cannot start after a move.
+    Exit codes: 0 no finding, 1 unexpected error, 2 libvirt unreachable,
+    3 drift found, 4 no drift but records no compute host offers.
     """
     try:
         host = _local_host(args)
     except LibvirtConnectionError as exc:
         return _fail(LOCAL_NO_LIBVIRT, str(exc))
     audits = recorder.audit_local_instances(ctxt, host, args.conf)
+    unoffered, not_checked = _audit_offers(ctxt, args.conf, host, audits)
     if _Output(args.format).json:
-        print(json.dumps([audit.to_dict() for audit in audits], indent=2))
+        print(json.dumps([dict(audit.to_dict(),
+                               unoffered=unoffered.get(audit.uuid, []))
+                          for audit in audits], indent=2))
     else:
         for audit in audits:
+            findings = audit.drift + unoffered.get(audit.uuid, [])
             print("%s recorded=%s pinned=%s running=%s default=%s %s" % (
                 audit.uuid, audit.recorded, audit.pinned, audit.running,
-                audit.default, "DRIFT: " + "; ".join(audit.drift)
-                if audit.drift else "ok"))
-    return AUDIT_DRIFT if any(audit.drift for audit in audits) else EXIT_OK
+                audit.default, "DRIFT: " + "; ".join(findings)
+                if audit.drift else "UNOFFERED: " + "; ".join(findings)
+                if findings else "ok"))
+    if not_checked:
+        print("nova-hwabi-manage: note: offers not checked: %s"
+              % not_checked, file=sys.stderr)
+    if any(audit.drift for audit in audits):
+        return AUDIT_DRIFT
+    return AUDIT_UNOFFERED if any(unoffered.values()) else EXIT_OK
+
+
+def _audit_offers(ctxt, conf, host, audits):
+    """({uuid: reasons}, None), or ({}, why Placement was not asked)."""
+    from nova_hwabi.capabilities import placement
+    from nova_hwabi.machine_type import offered
+
+    arches = {domain.uuid: domain.arch for domain in host.domains}
+    try:
+        offers = offered.Offers(placement.PlacementClient.from_conf(conf))
+        found = {}
+        for audit in audits:
+            metadata = records.instance_system_metadata(ctxt, audit.uuid)
+            found[audit.uuid] = offered.unoffered(
+                offers, metadata or {}, arches.get(audit.uuid))
+        return found, None
+    except placement.PlacementError as exc:
+        return {}, str(exc)
 
 
 def image_property_show(ctxt, args) -> int:

@@ -138,3 +138,34 @@ class Offers:
             self._custom[traits.MACHINE_TRAIT_PREFIX] = (
                 self._client.existing_traits(traits.MACHINE_TRAIT_PREFIX))
         return bool(self._custom[traits.MACHINE_TRAIT_PREFIX])
+
+
+def unoffered(offers: Offers, system_metadata: Mapping[str, str],
+              arch: str | None) -> list[str]:
+    """What no compute host offers of one instance's records, as reasons.
+
+    Checks each recorded device bus/model (when some host reports device
+    traits at all) and the pinned versioned machine type (pin, else the
+    record; when some host reports machine-type traits and ``arch`` is
+    known). Empty when every record is offered somewhere or nothing can
+    be told. ``PlacementError`` propagates.
+    """
+    found = []
+    if offers.reports_device_traits():
+        for name, (value, trait) in sorted(
+                device_traits(system_metadata).items()):
+            if not offers.hosts_with(trait):
+                found.append("no compute host offers %s=%s (%s)"
+                             % (name, value, trait))
+    machine_type = (system_metadata.get("hwabi_machine_type")
+                    or system_metadata.get(IMAGE_PREFIX + "hw_machine_type"))
+    if machine_type and arch and offers.reports_machine_types():
+        try:
+            versioned = not rules.parse_machine_type(machine_type).is_alias
+        except rules.UnsupportedMachineType:
+            versioned = False
+        offer, _ = machine_type_traits(arch, machine_type)
+        if versioned and not offers.hosts_with(offer):
+            found.append("no compute host offers machine type %s for %s "
+                         "(%s)" % (machine_type, arch, offer))
+    return found
