@@ -599,3 +599,59 @@ def instance_system_metadata(ctxt, instance_uuid: str) -> dict | None:
     with nova_context.target_cell(ctxt, mapping.cell_mapping) as cctxt, \
             db_api.get_context_manager(cctxt).reader.using(cctxt) as session:
         return {row.key: row.value for row in session.execute(query)}
+
+
+@dataclass(frozen=True)
+class TransitionResult:
+    """One run of :func:`transition`: a row per instance, and where the
+    next run starts (None when every selected instance was seen)."""
+
+    rows: list
+    next_marker: str | None
+
+
+def transition(ctxt, pattern, target, *, cell_uuid: str | None = None,
+               limit: int | None = None, marker: str | None = None,
+               dry_run: bool = False) -> TransitionResult:
+    """Move the instances ``pattern`` selects to machine type ``target``.
+
+    ``pattern`` is a :class:`transition.Pattern`, ``target`` a parsed
+    :class:`rules.MachineType`. Each selected instance gets a
+    :class:`transition.Row`: ``unchanged`` when already there (re-runs
+    write nothing), ``refused`` by the update rules, ``needs-stop`` when
+    not stopped or shelved, else written exactly as ``machine-type
+    update`` writes (system metadata, pin and RequestSpec image, through
+    :func:`update_machine_type`) and ``updated``, or ``would-update`` with
+    ``dry_run``. A failure on one instance is its row (``failed``), never
+    the end of the run. At most ``limit`` instances per run; the next run
+    resumes after ``next_marker``. Raises ``UnknownCellError``.
+    """
+    from nova_hwabi.machine_type import transition as plans
+
+    candidates = transition_candidates(ctxt, pattern, cell_uuid=cell_uuid,
+                                       limit=limit, marker=marker)
+    rows = [_transition_one(ctxt, candidate, target, dry_run, plans)
+            for candidate in candidates]
+    more = bool(limit) and len(candidates) == limit
+    return TransitionResult(rows, candidates[-1].uuid if more else None)
+
+
+def _transition_one(ctxt, candidate, target, dry_run: bool, plans):
+    row = plans.plan(candidate, target, dry_run)
+    if row.outcome != plans.WOULD_UPDATE or dry_run:
+        return row
+    try:
+        previous, _ = update_machine_type(ctxt, candidate.uuid, target.name)
+    except InvalidStateError as exc:
+        # Started (or otherwise changed) since it was listed.
+        return plans.with_outcome(row, plans.NEEDS_STOP, str(exc))
+    except rules.MachineTypeError as exc:
+        return plans.with_outcome(row, plans.REFUSED, str(exc))
+    except Exception as exc:
+        LOG.warning("Transition of instance %s to %s failed: %s",
+                    candidate.uuid, target.name, exc, exc_info=True)
+        first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+        return plans.with_outcome(row, plans.FAILED, "%s: %s" % (
+            type(exc).__name__, first_line))
+    return plans.with_outcome(row, plans.UPDATED, "%s -> %s" % (
+        candidate.current or previous, target.name))
