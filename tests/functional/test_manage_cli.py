@@ -570,7 +570,8 @@ def test_status_warns_about_unrecorded_instances(batch):
         "Recorded machine types": "Warning",
         "[libvirt] hw_machine_type": "Success",
         # No [placement] in this nova.conf: said, not failed.
-        "Pinned machine types offered": "Success"}
+        "Pinned machine types offered": "Success",
+        "Recorded devices offered": "Success"}
     assert "%d instance(s)" % len(UNSET) in result.stdout
     assert "Not checked" in result.stdout
 
@@ -581,7 +582,8 @@ def test_status_fails_on_a_malformed_default(batch):
     assert _status_results(result) == {
         "Recorded machine types": "Warning",
         "[libvirt] hw_machine_type": "Failure",
-        "Pinned machine types offered": "Success"}
+        "Pinned machine types offered": "Success",
+        "Recorded devices offered": "Success"}
     assert "no architecture" in result.stdout
 
 
