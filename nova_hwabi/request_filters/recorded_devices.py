@@ -28,15 +28,6 @@ from nova_hwabi.machine_type import offered, records
 LOG = logging.getLogger(__name__)
 
 
-def _is_rebuild(request_spec) -> bool:
-    hints = request_spec.scheduler_hints if (
-        "scheduler_hints" in request_spec) else None
-    # Nova sets this hint for a rebuild on the same host (nova/compute/
-    # api.py, Nova 34), the only scheduling of an existing instance whose
-    # devices come from a new image.
-    return bool(hints) and hints.get("_nova_check_type") == ["rebuild"]
-
-
 def recorded_devices_filter(conf, ctxt, request_spec) -> bool:
     """Require the device traits of a moving instance's recorded devices.
 
@@ -44,9 +35,15 @@ def recorded_devices_filter(conf, ctxt, request_spec) -> bool:
     unknown instance (a new boot); database errors reach the dispatcher,
     which logs them and lets the request go on.
     """
+    from nova.scheduler import utils as scheduler_utils  # a Nova process
+
     instance_uuid = request_spec.instance_uuid if (
         "instance_uuid" in request_spec) else None
-    if not instance_uuid or _is_rebuild(request_spec):
+    # A rebuild on the same host (Nova's _nova_check_type hint) is the
+    # one scheduling of an existing instance whose devices come from a
+    # new image.
+    if not instance_uuid or scheduler_utils.request_is_rebuild(
+            request_spec):
         return False
     elevated = ctxt.elevated() if hasattr(ctxt, "elevated") else ctxt
     metadata = records.instance_system_metadata(elevated, instance_uuid)
