@@ -57,7 +57,7 @@ class Checks(upgradecheck.UpgradeCommands):
 
     def _named(self, uuids: list[str]) -> str:
         """': uuid, uuid' with --verbose, else ''."""
-        return ": " + ", ".join(uuids) if self._verbose else ""
+        return ": " + ", ".join(sorted(uuids)) if self._verbose else ""
 
     def _check_unset_machine_types(self) -> upgradecheck.Result:
         missing = records.list_unset(self._context())
