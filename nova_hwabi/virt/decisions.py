@@ -19,7 +19,7 @@ from nova_hwabi.machine_type import hooks, rules
 # The image properties that define the guest's hardware ABI: the ones the
 # redefinition takes from the record rather than from the image a move or
 # rescue was started with.
-ABI_PROPERTIES = ("hw_machine_type",) + tuple(sorted(rules.DEVICE_PROPERTIES))
+ABI_PROPERTIES = ("hw_machine_type", *sorted(rules.DEVICE_PROPERTIES))
 
 # Nova's capability names for the two address-space traits (nova 34
 # resource tracker: a true capability adds the trait, a false one removes

@@ -26,14 +26,13 @@ through the ``nova.virt.hwabi`` shim this distribution installs.
 
 from __future__ import annotations
 
-from oslo_log import log as logging
-
 import nova.conf
 from nova import context as nova_context
 from nova import exception, objects
 from nova.virt import driver as virt_driver
 from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import driver as libvirt_driver
+from oslo_log import log as logging
 
 from nova_hwabi import conf as hwabi_conf
 from nova_hwabi.capabilities import (
