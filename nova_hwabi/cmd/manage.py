@@ -38,6 +38,7 @@ GET_NOT_FOUND, GET_NO_TYPE = 2, 3
 UPDATE_NOT_FOUND, UPDATE_STATE, UPDATE_INVALID, UPDATE_UNSUPPORTED = 2, 3, 4, 5
 LIST_NO_CELL, LIST_FOUND = 2, 3
 LOCAL_NO_LIBVIRT, AUDIT_DRIFT = 2, 3
+RECORD_PARTIAL = 3
 PROP_NOT_FOUND, PROP_MISSING = 2, 3
 PROP_STATE, PROP_FORMAT, PROP_NAME, PROP_VALUE = 3, 4, 5, 6
 
@@ -137,7 +138,10 @@ def machine_type_record(ctxt, args) -> int:
     [libvirt] hw_machine_type, else the built-in default), the versioned
     type it runs, and its device buses/models. Never changes what is
     already recorded; --dry-run writes nothing.
-    Exit codes: 0 done, 1 unexpected error, 2 libvirt unreachable.
+    One instance that cannot be recorded is printed with its reason and
+    never stops the others.
+    Exit codes: 0 done, 1 unexpected error, 2 libvirt unreachable,
+    3 some instances could not be recorded.
     """
     try:
         host = _local_host(args)
@@ -150,6 +154,7 @@ def machine_type_record(ctxt, args) -> int:
             "instance": item.uuid, "note": item.note,
             "set": item.change.set if item.change else {},
             "sources": item.change.sources if item.change else {},
+            "failed": item.failed,
             "dry_run": args.dry_run,
         } for item in results], indent=2))
     else:
@@ -157,7 +162,8 @@ def machine_type_record(ctxt, args) -> int:
         for item in results:
             print("%s %s" % (item.uuid, item.note or "%s: %s" % (
                 verb, item.change.describe())))
-    return EXIT_OK
+    return RECORD_PARTIAL if any(item.failed for item in results) \
+        else EXIT_OK
 
 
 def machine_type_audit(ctxt, args) -> int:
