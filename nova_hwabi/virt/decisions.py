@@ -148,37 +148,40 @@ class StartupSummary:
                     self.no_domain, self.failed))
 
 
-def record_at_startup(records: Iterable[tuple[hooks.InstanceRecord,
-                                              Any]],
+RecordReader = Callable[[], hooks.InstanceRecord]
+
+
+def record_at_startup(items: Iterable[tuple[str, RecordReader, Any]],
                       conf: Any,
                       resolve: Callable[[Any], Callable[[str], str | None]],
                       warn: Callable[[str, str], None],
                       ) -> tuple[dict[str, hooks.RecordChange],
                                  StartupSummary]:
-    """The start-up change of each (record, domain or None) pair.
+    """The start-up change of each (uuid, record reader, domain or None).
 
-    ``resolve(domain)`` gives the alias resolver for that domain (or for
-    the host's own architecture when ``domain`` is None). A record whose
-    values cannot be read (e.g. a machine type the grammar refuses) is
-    reported through ``warn(uuid, reason)`` and counted; it never stops
-    the others.
+    ``read_record()`` builds the instance's record (it may fail on a bad
+    row); ``resolve(domain)`` gives the alias resolver for that domain (or
+    for the host's own architecture when ``domain`` is None). An instance
+    whose record cannot be read or whose values are refused (e.g. a
+    machine type the grammar rejects) is reported through ``warn(uuid,
+    reason)`` and counted; it never stops the others.
     """
     summary = StartupSummary()
     changes = {}
-    for record, domain in records:
+    for uuid, read_record, domain in items:
         summary.instances += 1
         if domain is None:
             summary.no_domain += 1
         try:
-            change = hooks.at_startup(record, domain, conf,
+            change = hooks.at_startup(read_record(), domain, conf,
                                       resolve=resolve(domain))
         except Exception as exc:  # one instance never stops the others
             summary.failed += 1
-            warn(record.uuid, "%s: %s" % (type(exc).__name__, exc))
+            warn(uuid, "%s: %s" % (type(exc).__name__, exc))
             continue
         if change.empty:
             summary.unchanged += 1
         else:
             summary.recorded += 1
-            changes[record.uuid] = change
+            changes[uuid] = change
     return changes, summary

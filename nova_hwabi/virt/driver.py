@@ -26,6 +26,8 @@ through the ``nova.virt.hwabi`` shim this distribution installs.
 
 from __future__ import annotations
 
+import functools
+
 import nova.conf
 from nova import context as nova_context
 from nova import exception, objects
@@ -184,15 +186,14 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
                         "this host's libvirt state: %s", exc)
             return
         host_arch = local.capabilities.cpu.arch
-        by_uuid = {}
-        pairs = []
-        for instance in instances:
-            if instance.deleted:
-                continue
-            domain = domains.get(instance.uuid)
-            by_uuid[instance.uuid] = instance
-            pairs.append((self._hwabi_record(instance, domain, host_arch),
-                          domain))
+        by_uuid = {instance.uuid: instance for instance in instances
+                   if not instance.deleted}
+        items = [
+            (uuid, functools.partial(self._hwabi_record, instance,
+                                     domains.get(uuid), host_arch),
+             domains.get(uuid))
+            for uuid, instance in by_uuid.items()
+        ]
 
         def resolve(domain):
             arch = (domain.arch if domain is not None else None) or host_arch
@@ -205,7 +206,7 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
                         uuid, reason)
 
         changes, summary = decisions.record_at_startup(
-            pairs, CONF, resolve, warn)
+            items, CONF, resolve, warn)
         for uuid, change in changes.items():
             decisions.apply_change(by_uuid[uuid].system_metadata, change)
             LOG.debug("Instance %s: %s", uuid, change.describe())
