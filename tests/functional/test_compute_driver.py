@@ -26,6 +26,7 @@ from lxml import etree  # noqa: E402
 from nova import context as nova_context  # noqa: E402
 from nova import objects  # noqa: E402
 from nova.tests.fixtures import libvirt as fakelibvirt  # noqa: E402
+from nova.tests.functional.api import client  # noqa: E402
 from nova.tests.functional.libvirt import base  # noqa: E402
 from nova.virt import driver as virt_driver  # noqa: E402
 from oslo_utils.fixture import uuidsentinel  # noqa: E402
@@ -60,14 +61,18 @@ class HwabiConnection(fakelibvirt.Connection):
     ``defined`` holds every domain XML the driver defined, by UUID.
     """
 
-    def __init__(self, *args, host_bits=None, **kwargs):
+    def __init__(self, *args, host_bits=None, lacks=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.host_bits = host_bits
+        self.lacks = lacks
         self.defined = {}
         self.machines = {}
 
     def getCapabilities(self):  # noqa: N802 (libvirt API name)
         document = super().getCapabilities()
+        for machine in self.lacks:  # an older QEMU without these types
+            document = re.sub(r"<machine[^>]*>%s</machine>" % re.escape(
+                machine), "", document)
         if self.host_bits is None:
             return document
         element = "<maxphysaddr mode='emulate' bits='%d'/>" % self.host_bits
@@ -127,13 +132,13 @@ class HwabiDriverTestBase(base.ServersTestBase):
         # What the README tells operators to put in nova.conf.
         self.flags(compute_driver=DRIVER)
 
-    def start_hwabi_compute(self, hostname, host_bits=None):
+    def start_hwabi_compute(self, hostname, host_bits=None, lacks=()):
         connection = HwabiConnection(
             "qemu:///system", version=LIBVIRT_9,
             hv_version=fakelibvirt.FAKE_QEMU_VERSION,
             host_info=fakelibvirt.HostInfo(cpu_nodes=1, cpu_sockets=1,
                                            cpu_cores=2, cpu_threads=2),
-            hostname=hostname, host_bits=host_bits)
+            hostname=hostname, host_bits=host_bits, lacks=lacks)
         self.start_compute(hostname, connection=connection)
         self.assertIsInstance(self.computes[hostname].driver,
                               HwabiLibvirtDriver)
@@ -225,6 +230,20 @@ class TestMachineTypeFlows(HwabiDriverTestBase):
         self._unshelve_server(server)
         self.assertEqual(PC_VERSIONED, self.machine(server))
 
+    def test_rescue_defines_the_recorded_type(self):
+        # As Nova's own rescue tests: no privsep, and unrescue.xml goes to
+        # the test's instances_path.
+        self.useFixture(fixtures.MockPatch(
+            "nova.virt.libvirt.imagebackend._update_utime_ignore_eacces"))
+        self.useFixture(fixtures.MonkeyPatch(
+            "nova.virt.libvirt.utils.get_instance_path",
+            lambda *args, **kwargs: base.CONF.instances_path))
+        server = self.boot()
+        self.flags(hw_machine_type=["x86_64=q35"], group="libvirt")
+        self._rescue_server(server)
+        rescue = etree.fromstring(self.defined_xml(server))
+        self.assertEqual(PC_VERSIONED, rescue.find("os/type").get("machine"))
+
     def test_hard_reboot_refused_before_touching_a_guest_of_a_lost_type(
         self,
     ):
@@ -280,6 +299,30 @@ class TestMoves(HwabiDriverTestBase):
         # From API 2.95 an evacuated guest is defined but left stopped.
         server = self._evacuate_server(server, expected_host="compute2")
         self.assertEqual(PC_VERSIONED, self.machine(server))
+        self.assertEqual(("pc", PC_VERSIONED), self.recorded(server))
+
+
+class TestLiveMigrationPreCheck(HwabiDriverTestBase):
+
+    def setUp(self):
+        super().setUp()
+        self.start_hwabi_compute("compute1")
+        # An older QEMU: no pc-i440fx-2.11, the type pc pins on compute1.
+        self.start_hwabi_compute("old-qemu", lacks=(PC_VERSIONED, "pc"))
+
+    def test_destination_without_the_pinned_type_refuses(self):
+        server = self.boot(host="compute1")
+        before = self.defined_xml(server)
+        # The destination's pre-check fails, so Nova finds no valid host.
+        error = self.assertRaises(
+            client.OpenStackApiException, self.api.post_server_action,
+            server["id"], {"os-migrateLive": {"host": "old-qemu",
+                                              "block_migration": "auto"}})
+        self.assertIn("NoValidHost", str(error))
+        server = self.api.get_server(server["id"])
+        self.assertEqual("compute1", server["OS-EXT-SRV-ATTR:host"])
+        self.assertEqual("ACTIVE", server["status"])
+        self.assertEqual(before, self.defined_xml(server))
         self.assertEqual(("pc", PC_VERSIONED), self.recorded(server))
 
 
