@@ -31,6 +31,38 @@ CAPABILITY_BY_TRAIT = {
 }
 
 
+# What Nova's libvirt driver records itself (REGISTER_IMAGE_PROPERTY_
+# DEFAULTS, nova 32 to 34): an instance lacking any of them is new to
+# start-up recording.
+NOVA_REGISTERED = ("hw_machine_type", "hw_cdrom_bus", "hw_disk_bus",
+                   "hw_input_bus", "hw_pointer_model", "hw_video_model",
+                   "hw_vif_model")
+
+
+def needs_startup_recording(system_metadata: Mapping[str, str]) -> bool:
+    """False when start-up recording has nothing left to add.
+
+    An instance that carries the pin and all of Nova's defaults has been
+    through spawn or an earlier start-up (the hooks never change a value
+    already recorded), so its domain need not be read again: a restart
+    costs no libvirt XML and no database write for it.
+    """
+    if not system_metadata.get(hooks.PINNED_KEY):
+        return True
+    return nova_registers(system_metadata)
+
+
+def nova_registers(system_metadata: Mapping[str, str]) -> bool:
+    """True when Nova's start-up registration will save this instance.
+
+    Nova's libvirt driver saves an instance at start-up exactly when one
+    of its defaults is missing; our in-memory changes then ride along in
+    that save and need none of their own.
+    """
+    return any(hooks.IMAGE_PREFIX + name not in system_metadata
+               for name in NOVA_REGISTERED)
+
+
 def apply_change(system_metadata: MutableMapping[str, str],
                  change: hooks.RecordChange) -> bool:
     """Write ``change`` into ``system_metadata``; True if anything changed.

@@ -32,6 +32,7 @@ import nova.conf
 from nova import context as nova_context
 from nova import exception, objects
 from nova.virt import driver as virt_driver
+from nova.virt.libvirt import blockinfo
 from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import driver as libvirt_driver
 from oslo_log import log as logging
@@ -145,10 +146,15 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
 
     def process_instances_at_startup(self, context, instances):
         # Ours first, in memory: Nova then skips what we recorded from the
-        # running domain and its single save per instance writes both.
-        self._hwabi_record_at_startup(instances)
+        # running domain, and its one save per instance writes both; we
+        # save only the instances Nova will not.
+        changed = self._hwabi_record_at_startup(instances)
+        nova_saves = {instance.uuid for instance in instances
+                      if instance.uuid in changed
+                      and decisions.nova_registers(instance.system_metadata)}
         result = super().process_instances_at_startup(context, instances)
-        self._hwabi_save_changed(instances)
+        self._hwabi_save(changed[uuid] for uuid in changed
+                         if uuid not in nova_saves)
         return result
 
     def _register_all_undefined_instance_details(self, *args, **kwargs):
@@ -158,13 +164,18 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
             instances = objects.InstanceList.get_by_host(
                 context, self._host.get_hostname(),
                 expected_attrs=["flavor", "system_metadata"])
-            self._hwabi_record_at_startup(instances)
-            self._hwabi_save_changed(instances)
+            changed = self._hwabi_record_at_startup(instances)
+            self._hwabi_save(changed.values())
 
-    def _hwabi_local_domains(self):
-        """{uuid: GuestDomain} of the domains defined on this host."""
+    def _hwabi_local_domains(self, wanted):
+        """{uuid: GuestDomain} of this host's domains whose UUID is wanted.
+
+        One listing, then the XML of the wanted domains only.
+        """
         domains = {}
         for guest in self._host.list_guests(only_running=False):
+            if guest.uuid not in wanted:
+                continue
             try:
                 domain = parse_guest_domain(
                     guest.get_xml_desc(),
@@ -176,23 +187,36 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
             domains[domain.uuid] = domain
         return domains
 
-    def _hwabi_record_at_startup(self, instances) -> None:
-        """Apply the start-up changes to the instances, without saving."""
+    def _hwabi_record_at_startup(self, instances) -> dict:
+        """Apply the start-up changes in memory; {uuid: changed instance}.
+
+        Nothing is saved here.
+        """
+        pending = {}
+        for instance in instances:
+            try:
+                if not instance.deleted and \
+                        decisions.needs_startup_recording(
+                            instance.system_metadata):
+                    pending[instance.uuid] = instance
+            except Exception as exc:
+                LOG.warning("Instance %s: nothing recorded at start-up: %s",
+                            instance.uuid, exc)
+        if not pending:
+            return {}
         try:
             local = self._hwabi_local_host()
-            domains = self._hwabi_local_domains()
+            domains = self._hwabi_local_domains(pending)
         except Exception as exc:
             LOG.warning("nova-hwabi start-up recording skipped: cannot read "
                         "this host's libvirt state: %s", exc)
-            return
+            return {}
         host_arch = local.capabilities.cpu.arch
-        by_uuid = {instance.uuid: instance for instance in instances
-                   if not instance.deleted}
         items = [
             (uuid, functools.partial(self._hwabi_record, instance,
                                      domains.get(uuid), host_arch),
              domains.get(uuid))
-            for uuid, instance in by_uuid.items()
+            for uuid, instance in pending.items()
         ]
 
         def resolve(domain):
@@ -207,15 +231,45 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
 
         changes, summary = decisions.record_at_startup(
             items, CONF, resolve, warn)
+        changed = {}
         for uuid, change in changes.items():
-            decisions.apply_change(by_uuid[uuid].system_metadata, change)
+            if decisions.apply_change(pending[uuid].system_metadata, change):
+                changed[uuid] = pending[uuid]
             LOG.debug("Instance %s: %s", uuid, change.describe())
-        LOG.info("nova-hwabi start-up recording: %s", summary.describe())
+        for uuid in set(pending) & set(domains):
+            if self._hwabi_cdrom_bus(pending[uuid]):
+                changed[uuid] = pending[uuid]
+        LOG.info("nova-hwabi start-up recording: %s (%d complete already)",
+                 summary.describe(), len(instances) - len(pending))
+        return changed
 
-    def _hwabi_save_changed(self, instances) -> None:
+    @staticmethod
+    def _hwabi_cdrom_bus(instance) -> bool:
+        """Record Nova's own cdrom bus default, without Nova's BDM query.
+
+        Nova's registration reads the instance's block device mappings
+        (one database query per instance) only to call the same function
+        for hw_cdrom_bus; once the disk bus is recorded from the domain,
+        recording the cdrom bus here spares that query. True if set.
+        """
+        key = hooks.IMAGE_PREFIX + "hw_cdrom_bus"
+        if key in instance.system_metadata:
+            return False
+        try:
+            bus = blockinfo.get_disk_bus_for_device_type(
+                instance, CONF.libvirt.virt_type, instance.image_meta,
+                "cdrom")
+        except Exception as exc:
+            LOG.debug("Instance %s: cdrom bus left to Nova: %s",
+                      instance.uuid, exc)
+            return False
+        if not bus:
+            return False
+        instance.system_metadata[key] = bus
+        return True
+
+    def _hwabi_save(self, instances) -> None:
         for instance in instances:
-            if instance.deleted or not instance.obj_what_changed():
-                continue
             try:
                 instance.save()
             except Exception as exc:

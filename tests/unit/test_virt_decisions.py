@@ -169,3 +169,19 @@ def test_record_at_startup_isolates_a_refused_machine_type():
     assert (summary.instances, summary.recorded, summary.failed,
             summary.unchanged, summary.no_domain) == (5, 2, 2, 1, 3)
     assert "2 failed" in summary.describe()
+
+
+COMPLETE = {"hwabi_machine_type": "pc-q35-7.2",
+            **{"image_%s" % name: "x" for name in decisions.NOVA_REGISTERED}}
+
+
+@pytest.mark.parametrize("metadata, needed", [
+    ({}, True),
+    (COMPLETE, False),
+    ({k: v for k, v in COMPLETE.items() if k != "hwabi_machine_type"},
+     True),
+    ({k: v for k, v in COMPLETE.items() if k != "image_hw_vif_model"},
+     True),
+])
+def test_needs_startup_recording(metadata, needed):
+    assert decisions.needs_startup_recording(metadata) is needed

@@ -61,7 +61,6 @@ def test_old_seam_loads_instances_once_and_records_them():
     driver = make_driver()
     instances = [mock.Mock(deleted=False, uuid="u1", vm_state="active",
                            system_metadata={})]
-    instances[0].obj_what_changed.return_value = {"system_metadata"}
     with mock.patch.object(hwabi_driver, "nova_startup_seam",
                            return_value=hwabi_driver.STARTUP_INIT_HOST), \
             mock.patch.object(
@@ -106,16 +105,26 @@ def test_startup_survives_one_bad_instance_and_saves_only_changed(caplog):
                     system_metadata=Metadata())
     good = mock.Mock(deleted=False, uuid="good", vm_state="active",
                      system_metadata={})
+    complete = {**{"image_%s" % name: "virtio"
+                   for name in hwabi_driver.decisions.NOVA_REGISTERED},
+                "image_hw_machine_type": "pc-q35-7.2",
+                "hwabi_machine_type": "pc-q35-7.2"}
     done = mock.Mock(deleted=False, uuid="done", vm_state="active",
-                     system_metadata={})
-    done.obj_what_changed.return_value = set()
-    good.obj_what_changed.return_value = {"system_metadata"}
+                     system_metadata=complete)
+    unpinned = mock.Mock(deleted=False, uuid="unpinned", vm_state="active",
+                         system_metadata={
+                             k: v for k, v in complete.items()
+                             if k != "hwabi_machine_type"})
     with mock.patch.object(hwabi_driver.libvirt_driver.LibvirtDriver,
                            "process_instances_at_startup",
                            side_effect=lambda ctxt, insts: insts):
-        driver.process_instances_at_startup("ctxt", [bad, good, done])
+        driver.process_instances_at_startup(
+            "ctxt", [bad, good, done, unpinned])
     assert good.system_metadata["image_hw_machine_type"]
-    good.save.assert_called_once_with()
+    # Nova's registration saves good (it lacks Nova's defaults): no second
+    # save from us. Only unpinned, which Nova leaves alone, is ours to save.
+    good.save.assert_not_called()
+    unpinned.save.assert_called_once_with()
     done.save.assert_not_called()
     assert "bad" in caplog.text and "broken row" in caplog.text
 
