@@ -39,7 +39,6 @@ from oslo_log import log as logging
 
 from nova_hwabi import conf as hwabi_conf
 from nova_hwabi.capabilities import (
-    CapabilitiesError,
     LibvirtVersion,
     TraitPolicy,
     host_traits,
@@ -91,7 +90,11 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
     # -- what this host offers, read once --------------------------------
 
     def _hwabi_host_capabilities(self):
-        """This host's parsed libvirt capabilities (cached)."""
+        """This host's parsed libvirt capabilities.
+
+        Read once per service start, as Nova's own Host caches them: a
+        QEMU upgrade is seen after nova-compute restarts.
+        """
         if self._hwabi_caps is None:
             document = self._host.get_connection().getCapabilities()
             self._hwabi_caps = parse_host_capabilities(
@@ -116,7 +119,7 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
         super()._update_host_specific_capabilities()
         try:
             decided = self._hwabi_host_traits()
-        except (CapabilitiesError, ValueError) as exc:
+        except Exception as exc:  # start-up must go on with Nova's view
             LOG.warning("nova-hwabi could not decide the address-space "
                         "capabilities of this host, keeping Nova's: %s", exc)
             return
