@@ -37,6 +37,8 @@ CAPABILITY_BY_TRAIT = {
 NOVA_REGISTERED = ("hw_machine_type", "hw_cdrom_bus", "hw_disk_bus",
                    "hw_input_bus", "hw_pointer_model", "hw_video_model",
                    "hw_vif_model")
+_NOVA_REGISTERED_KEYS = tuple(hooks.IMAGE_PREFIX + name
+                              for name in NOVA_REGISTERED)
 
 
 def needs_startup_recording(system_metadata: Mapping[str, str]) -> bool:
@@ -59,8 +61,12 @@ def nova_registers(system_metadata: Mapping[str, str]) -> bool:
     of its defaults is missing; our in-memory changes then ride along in
     that save and need none of their own.
     """
-    return any(hooks.IMAGE_PREFIX + name not in system_metadata
-               for name in NOVA_REGISTERED)
+    # Called for every instance at every start-up: plain loop, keys built
+    # once.
+    for key in _NOVA_REGISTERED_KEYS:
+        if key not in system_metadata:
+            return True
+    return False
 
 
 def apply_change(system_metadata: MutableMapping[str, str],

@@ -152,9 +152,8 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
         # running domain, and its one save per instance writes both; we
         # save only the instances Nova will not.
         changed = self._hwabi_record_at_startup(instances)
-        nova_saves = {instance.uuid for instance in instances
-                      if instance.uuid in changed
-                      and decisions.nova_registers(instance.system_metadata)}
+        nova_saves = {uuid for uuid, instance in changed.items()
+                      if decisions.nova_registers(instance.system_metadata)}
         result = super().process_instances_at_startup(context, instances)
         self._hwabi_save(changed[uuid] for uuid in changed
                          if uuid not in nova_saves)
