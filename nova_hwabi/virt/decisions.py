@@ -62,7 +62,7 @@ def nova_registers(system_metadata: Mapping[str, str]) -> bool:
     that save and need none of their own.
     """
     # Called for every instance at every start-up: one set comparison.
-    return not _NOVA_REGISTERED_KEYS <= system_metadata.keys()
+    return not system_metadata.keys() >= _NOVA_REGISTERED_KEYS
 
 
 def apply_change(system_metadata: MutableMapping[str, str],
