@@ -160,6 +160,13 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
         return result
 
     def _register_all_undefined_instance_details(self, *args, **kwargs):
+        if nova_startup_seam() == STARTUP_PROCESS_INSTANCES:
+            context, instances = self._hwabi_seam_arguments(*args, **kwargs)
+            # Nova returns at once for an instance with all its defaults;
+            # handing it only the others gives the same result for less.
+            super()._register_all_undefined_instance_details(
+                context, self._hwabi_nova_pending(instances))
+            return
         super()._register_all_undefined_instance_details(*args, **kwargs)
         if nova_startup_seam() == STARTUP_INIT_HOST:
             context = nova_context.get_admin_context()
@@ -168,6 +175,24 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
                 expected_attrs=["flavor", "system_metadata"])
             changed = self._hwabi_record_at_startup(instances)
             self._hwabi_save(changed.values())
+
+    @staticmethod
+    def _hwabi_seam_arguments(context, instances):
+        return context, instances
+
+    @staticmethod
+    def _hwabi_nova_pending(instances) -> list:
+        """The instances Nova's registration has something to do for."""
+        pending = []
+        for instance in instances:
+            try:
+                complete = not decisions.nova_registers(
+                    instance.system_metadata)
+            except Exception:  # Nova meets it again and logs it
+                complete = False
+            if not complete:
+                pending.append(instance)
+        return pending
 
     def _hwabi_local_domains(self, wanted):
         """{uuid: GuestDomain} of this host's domains whose UUID is wanted.

@@ -78,15 +78,20 @@ def test_old_seam_loads_instances_once_and_records_them():
     instances[0].save.assert_called_once_with()
 
 
-def test_new_seam_does_not_load_instances_again():
+def test_new_seam_hands_nova_only_what_it_must_register():
     driver = make_driver()
+    complete = mock.Mock(system_metadata={
+        "image_%s" % name: "virtio"
+        for name in hwabi_driver.decisions.NOVA_REGISTERED})
+    missing = mock.Mock(system_metadata={})
     with mock.patch.object(
             hwabi_driver.libvirt_driver.LibvirtDriver,
             "_register_all_undefined_instance_details") as nova, \
             mock.patch.object(hwabi_driver.objects.InstanceList,
                               "get_by_host") as get_by_host:
-        driver._register_all_undefined_instance_details("ctxt", [])
-    nova.assert_called_once_with("ctxt", [])
+        driver._register_all_undefined_instance_details(
+            "ctxt", [complete, missing])
+    nova.assert_called_once_with("ctxt", [missing])
     get_by_host.assert_not_called()
 
 
