@@ -61,11 +61,14 @@ def test_old_seam_loads_instances_once_and_records_them():
     driver = make_driver()
     instances = [mock.Mock(deleted=False, uuid="u1", vm_state="active",
                            system_metadata={})]
+    # Plain Mocks throughout, not autospecced from Nova 34's signatures
+    # (oslotest makes patches autospec once Nova's fixtures are loaded).
+    nova = mock.Mock()
     with mock.patch.object(hwabi_driver, "nova_startup_seam",
                            return_value=hwabi_driver.STARTUP_INIT_HOST), \
             mock.patch.object(
                 hwabi_driver.libvirt_driver.LibvirtDriver,
-                "_register_all_undefined_instance_details") as nova, \
+                "_register_all_undefined_instance_details", nova), \
             mock.patch.object(hwabi_driver.objects.InstanceList,
                               "get_by_host",
                               return_value=instances) as get_by_host, \
@@ -84,9 +87,10 @@ def test_new_seam_hands_nova_only_what_it_must_register():
         "image_%s" % name: "virtio"
         for name in hwabi_driver.decisions.NOVA_REGISTERED})
     missing = mock.Mock(system_metadata={})
+    nova = mock.Mock()
     with mock.patch.object(
             hwabi_driver.libvirt_driver.LibvirtDriver,
-            "_register_all_undefined_instance_details") as nova, \
+            "_register_all_undefined_instance_details", nova), \
             mock.patch.object(hwabi_driver.objects.InstanceList,
                               "get_by_host") as get_by_host:
         driver._register_all_undefined_instance_details(
@@ -122,7 +126,7 @@ def test_startup_survives_one_bad_instance_and_saves_only_changed(caplog):
                              if k != "hwabi_machine_type"})
     with mock.patch.object(hwabi_driver.libvirt_driver.LibvirtDriver,
                            "process_instances_at_startup",
-                           side_effect=lambda ctxt, insts: insts):
+                           mock.Mock(side_effect=lambda ctxt, insts: insts)):
         driver.process_instances_at_startup(
             "ctxt", [bad, good, done, unpinned])
     assert good.system_metadata["image_hw_machine_type"]
@@ -186,7 +190,7 @@ def test_update_provider_tree_never_raises_for_our_part(caplog):
     tree = mock.Mock()
     tree.data.side_effect = RuntimeError("tree gone")
     with mock.patch.object(hwabi_driver.libvirt_driver.LibvirtDriver,
-                           "update_provider_tree"):
+                           "update_provider_tree", mock.Mock()):
         driver.update_provider_tree(tree, "cmp-1")
     assert "tree gone" in caplog.text
 
@@ -194,7 +198,7 @@ def test_update_provider_tree_never_raises_for_our_part(caplog):
 def test_capabilities_follow_our_decision():
     driver = make_driver()
     with mock.patch.object(hwabi_driver.libvirt_driver.LibvirtDriver,
-                           "_update_host_specific_capabilities"):
+                           "_update_host_specific_capabilities", mock.Mock()):
         driver.capabilities.update(
             supports_address_space_passthrough=True,
             supports_address_space_emulated=True)
