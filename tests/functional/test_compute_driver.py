@@ -29,6 +29,7 @@ from nova.tests.fixtures import libvirt as fakelibvirt  # noqa: E402
 from nova.tests.functional.api import client  # noqa: E402
 from nova.tests.functional.libvirt import base  # noqa: E402
 from nova.virt import driver as virt_driver  # noqa: E402
+from nova.virt.libvirt import driver as libvirt_driver  # noqa: E402
 from oslo_utils.fixture import uuidsentinel  # noqa: E402
 from sqlalchemy import exc as sqla_exc  # noqa: E402
 
@@ -128,9 +129,12 @@ class HwabiDriverTestBase(base.ServersTestBase):
         q35_image["properties"]["hw_machine_type"] = "q35"
         self.glance.create(self.context, q35_image)
 
+    # What the README tells operators to put in nova.conf.
+    compute_driver = DRIVER
+    driver_class = HwabiLibvirtDriver
+
     def _setup_compute_service(self):
-        # What the README tells operators to put in nova.conf.
-        self.flags(compute_driver=DRIVER)
+        self.flags(compute_driver=self.compute_driver)
 
     def start_hwabi_compute(self, hostname, host_bits=None, lacks=()):
         connection = HwabiConnection(
@@ -140,8 +144,8 @@ class HwabiDriverTestBase(base.ServersTestBase):
                                            cpu_cores=2, cpu_threads=2),
             hostname=hostname, host_bits=host_bits, lacks=lacks)
         self.start_compute(hostname, connection=connection)
-        self.assertIsInstance(self.computes[hostname].driver,
-                              HwabiLibvirtDriver)
+        self.assertIs(type(self.computes[hostname].driver),
+                      self.driver_class)
         return hostname
 
     # -- what happened ----------------------------------------------------
@@ -300,6 +304,32 @@ class TestMoves(HwabiDriverTestBase):
         server = self._evacuate_server(server, expected_host="compute2")
         self.assertEqual(PC_VERSIONED, self.machine(server))
         self.assertEqual(("pc", PC_VERSIONED), self.recorded(server))
+
+
+class TestUpstreamColdMigration(HwabiDriverTestBase):
+    """The same cold migration under Nova 34's own driver (defect 6)."""
+
+    compute_driver = "libvirt.LibvirtDriver"
+    driver_class = libvirt_driver.LibvirtDriver
+
+    def setUp(self):
+        super().setUp()
+        self.start_hwabi_compute("compute1")
+        self.start_hwabi_compute("compute2")
+
+    def test_stock_driver_rebuilds_pc_as_the_destination_default(self):
+        server = self.boot(host="compute1")
+        self.flags(hw_machine_type=["x86_64=q35"], group="libvirt")
+        with mock.patch(
+            "nova.virt.libvirt.driver.LibvirtDriver"
+            ".migrate_disk_and_power_off", return_value="{}",
+        ):
+            server = self._migrate_server(server)
+        self._confirm_resize(server)
+        # Booted as pc; the move took the destination's default and
+        # overwrote the record with it: a new chipset under the guest.
+        self.assertEqual(Q35_VERSIONED, self.machine(server))
+        self.assertEqual("q35", self.recorded(server)[0])
 
 
 class TestLiveMigrationPreCheck(HwabiDriverTestBase):
