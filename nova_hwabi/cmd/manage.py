@@ -48,6 +48,7 @@ LIST_NO_CELL, LIST_FOUND = 2, 3
 (TRANSITION_NO_CELL, TRANSITION_NEEDS_STOP, TRANSITION_REFUSED,
  TRANSITION_UNSUPPORTED, TRANSITION_FAILED) = 2, 3, 4, 5, 6
 LOCAL_NO_LIBVIRT, AUDIT_DRIFT, AUDIT_UNOFFERED = 2, 3, 4
+RECORD_PARTIAL = 3
 PROP_NOT_FOUND, PROP_MISSING = 2, 3
 PROP_STATE, PROP_FORMAT, PROP_NAME, PROP_VALUE = 3, 4, 5, 6
 
@@ -243,7 +244,10 @@ def machine_type_record(ctxt, args) -> int:
     [libvirt] hw_machine_type, else the built-in default), the versioned
     type it runs, and its device buses/models. Never changes what is
     already recorded; --dry-run writes nothing.
-    Exit codes: 0 done, 1 unexpected error, 2 libvirt unreachable.
+    One instance that cannot be recorded is printed with its reason and
+    never stops the others.
+    Exit codes: 0 done, 1 unexpected error, 2 libvirt unreachable,
+    3 some instances could not be recorded.
     """
     try:
         host = _local_host(args)
@@ -256,6 +260,7 @@ def machine_type_record(ctxt, args) -> int:
             "instance": item.uuid, "note": item.note,
             "set": item.change.set if item.change else {},
             "sources": item.change.sources if item.change else {},
+            "failed": item.failed,
             "dry_run": args.dry_run,
         } for item in results], indent=2))
     else:
@@ -263,7 +268,8 @@ def machine_type_record(ctxt, args) -> int:
         for item in results:
             print("%s %s" % (item.uuid, item.note or "%s: %s" % (
                 verb, item.change.describe())))
-    return EXIT_OK
+    return RECORD_PARTIAL if any(item.failed for item in results) \
+        else EXIT_OK
 
 
 def machine_type_audit(ctxt, args) -> int:
