@@ -1,8 +1,9 @@
 """Nova's libvirt driver, with nova-hwabi recording, pinning and reporting.
 
-:class:`HwabiLibvirtDriver` is Nova's ``LibvirtDriver`` (nova 32 to 34)
-with these differences, each a thin override over the pure helpers in
-:mod:`nova_hwabi.virt.decisions` and :mod:`nova_hwabi.machine_type.hooks`:
+:class:`HwabiLibvirtDriver` is Nova's ``LibvirtDriver`` (every series
+:mod:`nova_hwabi.compat` supports) with these differences, each a thin
+override over the pure helpers in :mod:`nova_hwabi.virt.decisions` and
+:mod:`nova_hwabi.machine_type.hooks`:
 
 - start-up: records for every local instance what ``nova-hwabi-manage
   machine-type record`` records (Nova's ``image_*`` keys, the versioned pin
@@ -31,12 +32,12 @@ import functools
 import nova.conf
 from nova import context as nova_context
 from nova import exception, objects
-from nova.virt import driver as virt_driver
 from nova.virt.libvirt import blockinfo
 from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import driver as libvirt_driver
 from oslo_log import log as logging
 
+from nova_hwabi import compat
 from nova_hwabi import conf as hwabi_conf
 from nova_hwabi.capabilities import (
     LibvirtVersion,
@@ -56,25 +57,6 @@ from nova_hwabi.virt import decisions
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
 hwabi_conf.register_opts(CONF)
-
-# The two places a Nova release registers image-property defaults at start-up.
-STARTUP_PROCESS_INSTANCES = "process_instances_at_startup"
-STARTUP_INIT_HOST = "init_host"
-
-
-def nova_startup_seam() -> str:
-    """Where this Nova release records instance defaults at start-up.
-
-    Nova 34 (2026.2) added ``ComputeDriver.process_instances_at_startup
-    (context, instances)``, and the libvirt driver registers defaults from
-    there; Nova 32/33 call ``_register_all_undefined_instance_details()``
-    without arguments from ``init_host`` and load the instances themselves.
-    This is the only place nova-hwabi's driver tells the releases apart.
-    """
-    if hasattr(virt_driver.ComputeDriver, "process_instances_at_startup"):
-        return STARTUP_PROCESS_INSTANCES
-    return STARTUP_INIT_HOST
-
 
 class PinnedMachineTypeUnavailable(exception.Invalid):
     """This host's QEMU lacks the machine type recorded for an instance."""
@@ -160,7 +142,7 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
         return result
 
     def _register_all_undefined_instance_details(self, *args, **kwargs):
-        if nova_startup_seam() == STARTUP_PROCESS_INSTANCES:
+        if compat.startup_seam() == compat.SEAM_PROCESS_INSTANCES_AT_STARTUP:
             context, instances = self._hwabi_seam_arguments(*args, **kwargs)
             # Nova returns at once for an instance with all its defaults;
             # handing it only the others gives the same result for less.
@@ -168,7 +150,7 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
                 context, self._hwabi_nova_pending(instances))
             return
         super()._register_all_undefined_instance_details(*args, **kwargs)
-        if nova_startup_seam() == STARTUP_INIT_HOST:
+        if compat.startup_seam() == compat.SEAM_INIT_HOST:
             context = nova_context.get_admin_context()
             instances = objects.InstanceList.get_by_host(
                 context, self._host.get_hostname(),
@@ -193,6 +175,18 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
             if not complete:
                 pending.append(instance)
         return pending
+
+    def _find_default_for_image_property(self, instance, image_property,
+                                         *args, **kwargs):
+        if image_property == "hw_input_bus":
+            # Nova takes the bus of its default USB tablet for the input bus;
+            # recorded, hw_input_bus=usb makes Nova add a USB keyboard at the
+            # guest's next definition. An instance whose image set no
+            # hw_input_bus has none to keep: None is recorded, which Nova
+            # reads as unset and does not register again.
+            return None
+        return super()._find_default_for_image_property(
+            instance, image_property, *args, **kwargs)
 
     def _hwabi_local_domains(self, wanted):
         """{uuid: GuestDomain} of this host's domains whose UUID is wanted.

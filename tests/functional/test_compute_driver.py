@@ -167,6 +167,13 @@ class HwabiDriverTestBase(base.ServersTestBase):
         root = etree.fromstring(self.domain_xml(server))
         return root.find("os/type").get("machine")
 
+    def input_devices(self, server):
+        """(type, bus) of each <input> the driver last defined, in order
+        (the fake connection's own XML leaves keyboards out)."""
+        root = etree.fromstring(self.defined_xml(server))
+        return [(node.get("type"), node.get("bus"))
+                for node in root.findall("devices/input")]
+
     def system_metadata(self, server):
         return objects.Instance.get_by_uuid(
             self.context, server["id"],
@@ -210,6 +217,18 @@ class TestMachineTypeFlows(HwabiDriverTestBase):
         server = self.boot()
         metadata = self.system_metadata(server)
         self.assertEqual("virtio", metadata["image_hw_disk_bus"])
+
+    def test_default_tablet_gets_no_keyboard_at_the_next_definition(self):
+        # Nova registers the default USB tablet's bus as hw_input_bus=usb
+        # and then adds a USB keyboard when it next defines the guest.
+        server = self.boot()
+        before = self.input_devices(server)
+        self.assertIn(("tablet", "usb"), before)
+        self._reboot_server(server, hard=True)
+        self.assertEqual(before, self.input_devices(server))
+        metadata = self.system_metadata(server)
+        self.assertIsNone(metadata.get("image_hw_input_bus"))
+        self.assertEqual("usbtablet", metadata["image_hw_pointer_model"])
 
     def test_hard_reboot_after_default_change_keeps_the_type(self):
         server = self.boot()

@@ -20,6 +20,7 @@ importlib.import_module("nova.tests.functional")
 from nova import exception  # noqa: E402
 from nova.virt import driver as virt_driver  # noqa: E402
 
+from nova_hwabi import compat  # noqa: E402
 from nova_hwabi.capabilities import parse_host_capabilities  # noqa: E402
 from nova_hwabi.capabilities.samples import load_sample  # noqa: E402
 from nova_hwabi.virt import driver as hwabi_driver  # noqa: E402
@@ -42,21 +43,6 @@ def make_driver(libvirt_version=9000000):
 
 # -- the one place Nova releases differ ------------------------------------
 
-def test_nova_34_records_from_process_instances_at_startup():
-    assert hwabi_driver.nova_startup_seam() == \
-        hwabi_driver.STARTUP_PROCESS_INSTANCES
-
-
-def test_nova_32_33_record_from_init_host():
-    class OldComputeDriver:  # no process_instances_at_startup
-        pass
-
-    with mock.patch.object(hwabi_driver.virt_driver, "ComputeDriver",
-                           OldComputeDriver):
-        assert hwabi_driver.nova_startup_seam() == \
-            hwabi_driver.STARTUP_INIT_HOST
-
-
 def test_old_seam_loads_instances_once_and_records_them():
     driver = make_driver()
     instances = [mock.Mock(deleted=False, uuid="u1", vm_state="active",
@@ -64,8 +50,8 @@ def test_old_seam_loads_instances_once_and_records_them():
     # Plain Mocks throughout, not autospecced from Nova 34's signatures
     # (oslotest makes patches autospec once Nova's fixtures are loaded).
     nova = mock.Mock()
-    with mock.patch.object(hwabi_driver, "nova_startup_seam",
-                           return_value=hwabi_driver.STARTUP_INIT_HOST), \
+    with mock.patch.object(hwabi_driver.compat, "startup_seam",
+                           return_value=compat.SEAM_INIT_HOST), \
             mock.patch.object(
                 hwabi_driver.libvirt_driver.LibvirtDriver,
                 "_register_all_undefined_instance_details", nova), \
