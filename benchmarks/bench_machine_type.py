@@ -29,7 +29,11 @@ does (threading backend, ``parse_args`` with the nova.conf,
   until a short page, keeping only the UUIDs;
 - Nova 34: ``machine_type_utils.get_instances_without_type(ctxt)``, which
   loads every instance of every cell with its system metadata and
-  filters in Python.
+  filters in Python;
+- transition: ``records.transition(ctxt, pc-q35-*, pc-q35-8.2,
+  dry_run=True)`` in one run, and in runs of ``--page`` instances
+  resumed with ``next_marker``: the same keyset paging, over the
+  instances with a recorded or pinned type (nothing is written).
 
 Times are medians of ``--repeats`` calls (``--upstream-repeats`` for
 Nova's, 1 by default as it is slow at 100,000). Nova's scatter-gather
@@ -38,9 +42,11 @@ gives up on a cell after ``nova.context.CELL_TIMEOUT`` (60 s) and
 lifts that timeout to ``--timeout`` so the whole call can be measured,
 and says when the call took longer than Nova would have waited.
 
-The goal is ours (``list_unset(ctxt)``, what ``nova-hwabi-manage
+The goals are ours (``list_unset(ctxt)``, what ``nova-hwabi-manage
 machine-type list-unset`` runs without ``--limit``) >= 20x faster than
-Nova 34, with bounded memory (peak RSS of every child is printed); the
+Nova 34, all pages of ``--page`` together <= 1.5x one listing (keyset
+paging; for transition too, against one run), with bounded memory
+(peak RSS of every child is printed); the
 UUIDs listed by every contender must equal each other and the seeded
 unset instances. Exits 1 if the goal or a check fails. The default run
 takes about 4 minutes on 2 cores: about 1 to build the databases and
@@ -72,6 +78,9 @@ from pathlib import Path
 RECORDED_KEY = "image_hw_machine_type"
 PINNED_KEY = "hwabi_machine_type"
 GOAL_RATIO = 20.0
+# Keyset paging: every page of list-unset --limit together should cost
+# about one listing (before: 10 pages of 1,000 cost 7.7x one listing).
+PAGING_GOAL = 1.5
 NOVA_CELL_TIMEOUT = 60  # nova.context.CELL_TIMEOUT
 UNSET_FRACTION = 0.10
 # (vm_state, weight in %): what a cell of a busy cloud holds.
@@ -84,7 +93,11 @@ CHILD_MODES = {
     "ours": "ours: list_unset(ctxt)",
     "paged": "ours: list_unset(limit=%d) pages",
     "upstream": "Nova 34: get_instances_without_type(ctxt)",
+    "transition": "ours: transition pc-q35-* --dry-run",
+    "transition-paged": "ours: transition --limit %d pages",
 }
+# What the transition contenders select and plan (nothing is written).
+TRANSITION_FROM, TRANSITION_TO = "pc-q35-*", "pc-q35-8.2"
 NO_EVENTLET = {"OS_NOVA_DISABLE_EVENTLET_PATCHING": "1"}
 
 
@@ -246,8 +259,11 @@ def child(args) -> None:
         sys.stdout.write(json.dumps(summary))
         sys.stdout.flush()
         os._exit(0)
-    if args.child in ("ours", "paged"):
-        from nova_hwabi.machine_type import records
+    if args.child in ("ours", "paged", "transition", "transition-paged"):
+        from nova_hwabi.machine_type import records, rules, transition
+
+        pattern = transition.parse_pattern(TRANSITION_FROM)
+        target = rules.parse_machine_type(TRANSITION_TO)
     elif args.child == "upstream":
         from nova import context as nova_context
         from nova.virt.libvirt import machine_type_utils
@@ -271,8 +287,23 @@ def child(args) -> None:
     def upstream():
         return machine_type_utils.get_instances_without_type(ctxt)
 
-    run = {"ours": ours, "paged": paged, "upstream": upstream}.get(
-        args.child)
+    def transition_all():
+        return records.transition(ctxt, pattern, target, dry_run=True).rows
+
+    def transition_paged():
+        rows, marker = [], None
+        while True:
+            result = records.transition(ctxt, pattern, target,
+                                        limit=args.page, marker=marker,
+                                        dry_run=True)
+            rows.extend(result.rows)
+            marker = result.next_marker
+            if marker is None:
+                return rows
+
+    run = {"ours": ours, "paged": paged, "upstream": upstream,
+           "transition": transition_all,
+           "transition-paged": transition_paged}.get(args.child)
     report = {"mode": args.child, "setup_kib": _max_rss_kib(),
               "times": [], "uuids": None, "error": None}
     try:
@@ -407,8 +438,21 @@ def print_results(args, summary, reports, built) -> int:
                   calls, args.page, statistics.median(upstream["times"])
                   / statistics.median(paged["times"]),
                   statistics.median(paged["times"]) / calls))
-        print("        every call filters every cell again, so all pages "
-              "cost about calls x one listing)")
+        print("        each cell resumes at its own index position after "
+              "the marker)")
+    if paged["times"] and ours["times"]:
+        cost = (statistics.median(paged["times"])
+                / statistics.median(ours["times"]))
+        passed = cost <= PAGING_GOAL
+        print("  %s  all pages of limit=%d cost <= %.1fx one listing: %.2fx "
+              "(%.3f s vs %.3f s)" % (
+                  "PASS" if passed else "FAIL", args.page, PAGING_GOAL,
+                  cost, statistics.median(paged["times"]),
+                  statistics.median(ours["times"])))
+        if not passed:
+            failures.append("paging costs %.2fx one listing > %.1fx" % (
+                cost, PAGING_GOAL))
+    failures.extend(_transition_paging(args, reports))
     grown = {mode: reports[mode]["peak_kib"] - reports[mode]["setup_kib"]
              for mode in ("ours", "paged", "upstream")}
     print("        memory of the call (peak - setup): ours %+.1f MiB, "
@@ -447,6 +491,31 @@ def print_results(args, summary, reports, built) -> int:
     for failure in failures:
         print("  FAIL  %s" % failure)
     return 1 if failures else 0
+
+
+def _transition_paging(args, reports) -> list[str]:
+    """Print transition's pages against one run; the failures."""
+    whole, paged = reports["transition"], reports["transition-paged"]
+    if not (whole["times"] and paged["times"]):
+        return ["transition: no ratio, a contender failed"]
+    failures = []
+    if whole["uuids"] != paged["uuids"]:
+        failures.append("transition: pages and one run select different "
+                        "instances")
+    cost = (statistics.median(paged["times"])
+            / statistics.median(whole["times"]))
+    passed = cost <= PAGING_GOAL
+    print("  %s  transition %s -> %s --dry-run, all pages of limit=%d "
+          "cost <= %.1fx one run: %.2fx (%.3f s vs %.3f s, %d instances)"
+          % ("PASS" if passed else "FAIL", TRANSITION_FROM, TRANSITION_TO,
+             args.page, PAGING_GOAL, cost,
+             statistics.median(paged["times"]),
+             statistics.median(whole["times"]),
+             len(whole["uuids"] or ())))
+    if not passed:
+        failures.append("transition paging costs %.2fx one run > %.1fx"
+                        % (cost, PAGING_GOAL))
+    return failures
 
 
 # --- main -----------------------------------------------------------------

@@ -15,6 +15,11 @@ ADDRESS_SPACE_PASSTHROUGH = os_traits.COMPUTE_ADDRESS_SPACE_PASSTHROUGH
 
 BITS_TRAIT_PREFIX = "CUSTOM_HWABI_MAXPHYSADDR_BITS_"
 MACHINE_TRAIT_PREFIX = "CUSTOM_HWABI_MACHINE_"
+# Not under MACHINE_TRAIT_PREFIX, so that "which machine types does any
+# host offer" never counts a deprecation mark as an offer.
+DEPRECATED_MACHINE_TRAIT_PREFIX = "CUSTOM_HWABI_DEPRECATED_MACHINE_"
+_CUSTOM_PREFIXES = (BITS_TRAIT_PREFIX, MACHINE_TRAIT_PREFIX,
+                    DEPRECATED_MACHINE_TRAIT_PREFIX)
 
 
 def bits_trait(bits: int) -> str:
@@ -31,13 +36,26 @@ def machine_type_trait(arch: str, machine: str) -> str:
     return os_traits.normalize_name("HWABI_MACHINE_%s_%s" % (arch, machine))
 
 
+def deprecated_machine_type_trait(arch: str, machine: str) -> str:
+    """The trait a host reports when its QEMU marks ``machine`` deprecated.
+
+    QEMU flags machine types it will remove; libvirt shows the flag as
+    ``<machine deprecated='yes'>`` in the host capabilities (libvirt >=
+    7.1). ``pc-i440fx-1.4`` on ``x86_64`` becomes
+    ``CUSTOM_HWABI_DEPRECATED_MACHINE_X86_64_PC_I440FX_1_4``; the host
+    still offers the type (it reports its machine-type trait too).
+    """
+    return os_traits.normalize_name(
+        "HWABI_DEPRECATED_MACHINE_%s_%s" % (arch, machine))
+
+
 def is_owned(trait: str) -> bool:
     """True for the traits nova-hwabi reports and so may add or remove."""
     return trait in (
         ADDRESS_SPACE_EMULATED, ADDRESS_SPACE_PASSTHROUGH
-    ) or trait.startswith((BITS_TRAIT_PREFIX, MACHINE_TRAIT_PREFIX))
+    ) or trait.startswith(_CUSTOM_PREFIXES)
 
 
 def is_owned_custom(trait: str) -> bool:
     """nova-hwabi's custom traits only (leaves address-space ones to Nova)."""
-    return trait.startswith((BITS_TRAIT_PREFIX, MACHINE_TRAIT_PREFIX))
+    return trait.startswith(_CUSTOM_PREFIXES)

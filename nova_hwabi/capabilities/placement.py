@@ -288,6 +288,19 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
+def merge_owned_traits(current: Iterable[str], desired: Iterable[str], *,
+                       owned: Callable[[str], bool] = hwabi_traits.is_owned,
+                       ) -> set[str]:
+    """``current`` with its owned traits replaced by the owned ``desired``.
+
+    Traits ``owned`` says are not ours are kept as they are, and never
+    added: the one ownership rule of both the Placement sync and the
+    compute driver's ``update_provider_tree``.
+    """
+    foreign = {t for t in current if not owned(t)}
+    return foreign | {t for t in desired if owned(t)}
+
+
 def sync_provider_traits(
     client: PlacementClient,
     provider: Provider,
@@ -306,13 +319,10 @@ def sync_provider_traits(
     start = client.requests
     conflicts = 0
     created: set[str] = set()
-    # Traits we do not own are never ours to add either (e.g. address-space
-    # traits left to nova-compute).
-    ours = {t for t in desired if owned(t)}
     while True:
         current, generation = client.provider_traits(provider)
         foreign = {t for t in current if not owned(t)}
-        wanted = foreign | ours
+        wanted = merge_owned_traits(current, desired, owned=owned)
         added, removed = wanted - current, current - wanted
         if dry_run or wanted == current:
             break

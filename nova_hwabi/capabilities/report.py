@@ -95,6 +95,10 @@ def _guest_dict(guest) -> dict[str, Any]:
         "arch": guest.arch,
         "domain_types": list(guest.domain_types),
         "machines": [m.name for m in guest.machines if not m.is_alias],
+        # QEMU's deprecation marks (<machine deprecated='yes'>, libvirt
+        # >= 7.1): types a later QEMU will drop.
+        "deprecated": sorted(m.name for m in guest.machines
+                             if m.deprecated and not m.is_alias),
         "aliases": {
             m.name: m.canonical for m in guest.machines if m.is_alias
         },

@@ -84,6 +84,7 @@ def host_traits(
         _passthrough_decision(caps, version, policy),
         _ladder_decision(caps, emulated, policy),
         _machine_type_decision(caps, policy),
+        _deprecated_machine_type_decision(caps, policy),
     ]
     reported = frozenset().union(*(d.traits for d in decisions))
     return HostTraits(reported, tuple(decisions))
@@ -177,12 +178,14 @@ def _machine_type_arches(caps, policy) -> tuple[str, ...]:
     return policy.machine_type_trait_arches or (caps.cpu.arch,)
 
 
-def _machine_type_names(caps, policy) -> set[tuple[str, str]]:
+def _machine_type_names(caps, policy,
+                        deprecated_only: bool = False) -> set[tuple[str, str]]:
     names = set()
     for arch in _machine_type_arches(caps, policy):
         for guest in caps.guests_for(arch):
             for machine in guest.machines_for(policy.virt_type):
-                names.add((arch, machine.name))
+                if machine.deprecated or not deprecated_only:
+                    names.add((arch, machine.name))
     return names
 
 
@@ -205,6 +208,35 @@ def _machine_type_decision(caps, policy) -> TraitDecision:
         % (len(names), policy.virt_type, arches),
         frozenset(
             traits.machine_type_trait(arch, machine)
+            for arch, machine in names
+        ),
+    )
+
+
+def _deprecated_machine_type_decision(caps, policy) -> TraitDecision:
+    """The machine types this host's QEMU marks deprecated, as traits.
+
+    Reported with the machine-type traits (same opt-in), so the upgrade
+    check can name instances pinned to a type a host will lose.
+    """
+    name = traits.DEPRECATED_MACHINE_TRAIT_PREFIX + "<ARCH>_<MACHINE>"
+    if not policy.report_machine_type_traits:
+        return TraitDecision(
+            name,
+            "[hwabi_capabilities] report_machine_type_traits is off",
+        )
+    names = _machine_type_names(caps, policy, deprecated_only=True)
+    arches = ", ".join(_machine_type_arches(caps, policy))
+    if not names:
+        return TraitDecision(
+            name, "no deprecated %s machine types for %s (libvirt >= 7.1 "
+            "shows QEMU's deprecation marks)" % (policy.virt_type, arches),
+        )
+    return TraitDecision(
+        name, "%d deprecated %s machine types for %s"
+        % (len(names), policy.virt_type, arches),
+        frozenset(
+            traits.deprecated_machine_type_trait(arch, machine)
             for arch, machine in names
         ),
     )

@@ -6,6 +6,8 @@ cell through the API database, prints a table or ``--format json``.
   machine-type get UUID
   machine-type update UUID TYPE [--force]
   machine-type list-unset [--cell-uuid U] [--limit N] [--marker UUID]
+  machine-type transition --from PATTERN --to TYPE [--cell-uuid U]
+                          [--limit N] [--marker UUID] [--dry-run]
   machine-type record [--connect URI] [--dry-run]     (on a compute host)
   machine-type audit [--connect URI]                  (on a compute host)
   address-width audit [--connect URI]                 (on a compute host)
@@ -33,6 +35,7 @@ from nova_hwabi.capabilities.errors import LibvirtConnectionError
 from nova_hwabi.cmd import nova_setup
 from nova_hwabi.conf import nova as nova_options
 from nova_hwabi.machine_type import recorder, records, rules, width_audit
+from nova_hwabi.machine_type import transition as transitions
 
 LOG = logging.getLogger(__name__)
 
@@ -43,7 +46,10 @@ EXIT_UNEXPECTED = 1
 GET_NOT_FOUND, GET_NO_TYPE = 2, 3
 UPDATE_NOT_FOUND, UPDATE_STATE, UPDATE_INVALID, UPDATE_UNSUPPORTED = 2, 3, 4, 5
 LIST_NO_CELL, LIST_FOUND = 2, 3
-LOCAL_NO_LIBVIRT, AUDIT_DRIFT = 2, 3
+(TRANSITION_NO_CELL, TRANSITION_NEEDS_STOP, TRANSITION_REFUSED,
+ TRANSITION_UNSUPPORTED, TRANSITION_FAILED) = 2, 3, 4, 5, 6
+LOCAL_NO_LIBVIRT, AUDIT_DRIFT, AUDIT_UNOFFERED = 2, 3, 4
+RECORD_PARTIAL = 3
 PROP_NOT_FOUND, PROP_MISSING = 2, 3
 PROP_STATE, PROP_FORMAT, PROP_NAME, PROP_VALUE = 3, 4, 5, 6
 
@@ -165,6 +171,67 @@ def machine_type_list_unset(ctxt, args) -> int:
     return LIST_FOUND if found else EXIT_OK
 
 
+def _transition_exit_code(rows) -> int:
+    outcomes = {row.outcome for row in rows}
+    for outcome, code in ((transitions.FAILED, TRANSITION_FAILED),
+                          (transitions.REFUSED, TRANSITION_REFUSED),
+                          (transitions.NEEDS_STOP, TRANSITION_NEEDS_STOP)):
+        if outcome in outcomes:
+            return code
+    return EXIT_OK
+
+
+def machine_type_transition(ctxt, args) -> int:
+    """Move every instance whose machine type matches --from to --to.
+
+    --from is a glob over the pinned or recorded type (pc-i440fx-*, pc) or
+    an inclusive versioned range FIRST..LAST of one family
+    (pc-q35-2.0..pc-q35-4.2; an end may be left out). Stopped and shelved
+    instances are updated as `machine-type update` does (record, pin,
+    RequestSpec); active ones are listed as needing a stop first; the
+    update rules apply (no --force). One row per instance. Re-runs skip
+    instances already moved; with --limit N the last line gives the
+    --marker of the next run. A failure on one instance is its row.
+    Exit codes: 0 every selected instance is on --to (or would be, with
+    --dry-run; also when none is selected), 1 unexpected error, 2 no such
+    cell, 3 some need a stop first, 4 some refused by the update rules,
+    5 --to is not a machine type or --from is not a pattern, 6 some
+    failed; the highest applicable of 6, 4, 3 wins.
+    """
+    try:
+        target = rules.parse_machine_type(args.to)
+        pattern = transitions.parse_pattern(args.source)
+    except rules.MachineTypeError as exc:
+        return _fail(TRANSITION_UNSUPPORTED, str(exc))
+    try:
+        result = records.transition(
+            ctxt, pattern, target, cell_uuid=args.cell_uuid,
+            limit=args.limit, marker=args.marker, dry_run=args.dry_run)
+    except records.UnknownCellError as exc:
+        return _fail(TRANSITION_NO_CELL, str(exc))
+    summary = transitions.summarise(result.rows)
+    if _Output(args.format).json:
+        print(json.dumps({
+            "from": args.source, "to": target.name,
+            "dry_run": args.dry_run,
+            "instances": [row.to_dict() for row in result.rows],
+            "summary": summary, "next_marker": result.next_marker,
+        }, indent=2, sort_keys=True))
+    else:
+        for row in result.rows:
+            print("%s %s %-17s %-18s %-12s %s" % (
+                row.uuid, row.cell, row.vm_state, row.current or "-",
+                row.outcome, row.reason))
+        print("%s -> %s: %s" % (args.source, target.name, ", ".join(
+            "%d %s" % (count, outcome)
+            for outcome, count in summary.items() if count) or
+            "no instance selected"))
+        if result.next_marker:
+            print("more instances may match: run again with --marker %s"
+                  % result.next_marker)
+    return _transition_exit_code(result.rows)
+
+
 def _local_host(args):
     uri = args.connect or nova_options.connection_uri(args.conf)
     return recorder.read_local_host(uri)
@@ -178,7 +245,10 @@ def machine_type_record(ctxt, args) -> int:
     [libvirt] hw_machine_type, else the built-in default), the versioned
     type it runs, and its device buses/models. Never changes what is
     already recorded; --dry-run writes nothing.
-    Exit codes: 0 done, 1 unexpected error, 2 libvirt unreachable.
+    One instance that cannot be recorded is printed with its reason and
+    never stops the others.
+    Exit codes: 0 done, 1 unexpected error, 2 libvirt unreachable,
+    3 some instances could not be recorded.
     """
     try:
         host = _local_host(args)
@@ -191,6 +261,7 @@ def machine_type_record(ctxt, args) -> int:
             "instance": item.uuid, "note": item.note,
             "set": item.change.set if item.change else {},
             "sources": item.change.sources if item.change else {},
+            "failed": item.failed,
             "dry_run": args.dry_run,
         } for item in results], indent=2))
     else:
@@ -198,31 +269,63 @@ def machine_type_record(ctxt, args) -> int:
         for item in results:
             print("%s %s" % (item.uuid, item.note or "%s: %s" % (
                 verb, item.change.describe())))
-    return EXIT_OK
+    return RECORD_PARTIAL if any(item.failed for item in results) \
+        else EXIT_OK
 
 
 def machine_type_audit(ctxt, args) -> int:
     """Compare recorded, pinned, running and default machine types.
 
     Flags instances whose record would give them another chipset at their
-    next hard reboot or move, and says how to pin them.
-    Exit codes: 0 no drift, 1 unexpected error, 2 libvirt unreachable,
-    3 drift found.
+    next hard reboot or move, and says how to pin them. With [placement]
+    usable, also flags recorded device buses/models and pinned machine
+    types no compute host offers (Nova's device traits, nova-hwabi's
+    machine-type traits): such instances cannot start after a move.
+    Exit codes: 0 no finding, 1 unexpected error, 2 libvirt unreachable,
+    3 drift found, 4 no drift but records no compute host offers.
     """
     try:
         host = _local_host(args)
     except LibvirtConnectionError as exc:
         return _fail(LOCAL_NO_LIBVIRT, str(exc))
     audits = recorder.audit_local_instances(ctxt, host, args.conf)
+    unoffered, not_checked = _audit_offers(ctxt, args.conf, host, audits)
     if _Output(args.format).json:
-        print(json.dumps([audit.to_dict() for audit in audits], indent=2))
+        print(json.dumps([dict(audit.to_dict(),
+                               unoffered=unoffered.get(audit.uuid, []))
+                          for audit in audits], indent=2))
     else:
         for audit in audits:
+            findings = audit.drift + unoffered.get(audit.uuid, [])
             print("%s recorded=%s pinned=%s running=%s default=%s %s" % (
                 audit.uuid, audit.recorded, audit.pinned, audit.running,
-                audit.default, "DRIFT: " + "; ".join(audit.drift)
-                if audit.drift else "ok"))
-    return AUDIT_DRIFT if any(audit.drift for audit in audits) else EXIT_OK
+                audit.default, "DRIFT: " + "; ".join(findings)
+                if audit.drift else "UNOFFERED: " + "; ".join(findings)
+                if findings else "ok"))
+    if not_checked:
+        print("nova-hwabi-manage: note: offers not checked: %s"
+              % not_checked, file=sys.stderr)
+    if any(audit.drift for audit in audits):
+        return AUDIT_DRIFT
+    return AUDIT_UNOFFERED if any(unoffered.values()) else EXIT_OK
+
+
+def _audit_offers(ctxt, conf, host, audits):
+    """({uuid: reasons}, None), or ({}, why Placement was not asked)."""
+    from nova_hwabi.capabilities import placement
+    from nova_hwabi.machine_type import offered
+
+    arches = {domain.uuid: domain.arch for domain in host.domains}
+    try:
+        offers = offered.Offers(placement.PlacementClient.from_conf(conf))
+        found = {}
+        for audit in audits:
+            metadata = records.instance_system_metadata(ctxt, audit.uuid)
+            found[audit.uuid] = offered.unoffered(
+                offers, metadata or {}, arches.get(audit.uuid))
+        return found, None
+    except placement.PlacementError as exc:
+        return {}, str(exc)
 
 
 def address_width_audit(ctxt, args) -> int:
@@ -300,17 +403,60 @@ def _change_properties(ctxt, args, changes) -> int:
     except rules.InvalidImageProperty as exc:
         code = PROP_NAME if exc.kind == "name" else PROP_VALUE
         return _fail(code, str(exc))
-    _Output(args.format).emit({
+    warnings = _unoffered_warnings(args.conf, {
+        name: new for name, (_, new) in changed.items() if new is not None})
+    for warning in warnings:
+        print("nova-hwabi-manage: warning: %s" % warning, file=sys.stderr)
+    data = {
         "instance": args.instance_uuid,
         "changed": {name: {"previous": previous, "new": new}
                     for name, (previous, new) in changed.items()},
-    })
+    }
+    if warnings:
+        data["warnings"] = warnings
+    _Output(args.format).emit(data)
     return EXIT_OK
+
+
+def _unoffered_warnings(conf, values: dict[str, str]) -> list[str]:
+    """Why no compute host could start the instance with ``values``.
+
+    Asks Placement which hosts report Nova's trait of each device value
+    (COMPUTE_GRAPHICS_MODEL_QXL for hw_video_model=qxl). Says nothing
+    when it cannot tell: no [placement] credentials, Placement
+    unreachable, or no host reporting device traits at all.
+    """
+    from nova_hwabi.capabilities import placement
+    from nova_hwabi.machine_type import offered
+
+    wanted = {name: offered.device_trait(name, value)
+              for name, value in values.items()}
+    wanted = {name: trait for name, trait in wanted.items() if trait}
+    if not wanted:
+        return []
+    try:
+        offers = offered.Offers(placement.PlacementClient.from_conf(conf))
+        if not offers.reports_device_traits():
+            return []
+        return ["no compute host offers %s (%s=%s): the instance cannot "
+                "start on any host until one does" % (
+                    trait, name, values[name])
+                for name, trait in sorted(wanted.items())
+                if not offers.hosts_with(trait)]
+    except placement.PlacementError as exc:
+        from oslo_log import log as logging
+
+        logging.getLogger(__name__).debug(
+            "Not checking the new values against Placement: %s", exc)
+        return []
 
 
 def image_property_set(ctxt, args) -> int:
     """Set device bus/model properties of a stopped or shelved instance.
 
+    When Placement is configured ([placement]) and hosts report Nova's
+    device traits, warns (on stderr, and under "warnings" in JSON) about
+    each new value no compute host offers; the value is still set.
     Exit codes: 0 set, 1 unexpected error, 2 no such instance, 3 vm_state
     not stopped/shelved, 4 not NAME=VALUE, 5 property name not allowed,
     6 value not allowed (for this machine type).
@@ -370,6 +516,22 @@ def _add_command_parsers(subparsers) -> None:
     unset.add_argument("--cell-uuid")
     unset.add_argument("--limit", type=_positive_int)
     unset.add_argument("--marker", help="last UUID of the previous page")
+    transition = _leaf(commands, "transition", machine_type_transition,
+                       "move instances matching a pattern to a machine "
+                       "type")
+    transition.add_argument(
+        "--from", dest="source", required=True, metavar="PATTERN",
+        help="glob over the pinned or recorded type (pc-i440fx-*) or a "
+        "versioned range FIRST..LAST (pc-q35-2.0..pc-q35-4.2)")
+    transition.add_argument("--to", required=True, metavar="TYPE")
+    transition.add_argument("--cell-uuid")
+    transition.add_argument("--limit", type=_positive_int,
+                            help="at most N instances in this run")
+    transition.add_argument("--marker",
+                            help="resume after this UUID (printed by the "
+                            "previous run)")
+    transition.add_argument("--dry-run", action="store_true",
+                            help="say what would happen, write nothing")
     record = _leaf(commands, "record", machine_type_record,
                    "record what local instances lack (compute host)")
     record.add_argument("--connect", metavar="URI",

@@ -362,9 +362,12 @@ def format_table(report: host_report.HostReport) -> str:
             "%s=%s" % (m.name, m.canonical)
             for m in guest.machines if m.is_alias
         )
-        rows.append(("guest %s" % guest.arch, "%s; %d machines%s" % (
+        deprecated = sorted(m.name for m in guest.machines
+                            if m.deprecated and not m.is_alias)
+        rows.append(("guest %s" % guest.arch, "%s; %d machines%s%s" % (
             "/".join(guest.domain_types), len(guest.machines),
             "; " + aliases if aliases else "",
+            "; deprecated: " + ", ".join(deprecated) if deprecated else "",
         )))
     for caps in report.domain_capabilities:
         limit = caps.maxphysaddr_limit

@@ -10,25 +10,35 @@ Checks, with oslo.upgradecheck's codes (0 success, 1 warning, 2 failure):
 - versioned machine types instances are pinned to that no compute host
   offers (from the CUSTOM_HWABI_MACHINE_* traits hosts report to
   Placement with ``[hwabi_capabilities] report_machine_type_traits``):
-  such instances cannot start after a move. Not checked, and said so,
-  when no host reports those traits or Placement cannot be asked;
+  such instances cannot start after a move; and those some host's QEMU
+  marks deprecated (CUSTOM_HWABI_DEPRECATED_MACHINE_*, same opt-in): the
+  next QEMU may drop them. Not checked, and said so, when no host reports
+  those traits or Placement cannot be asked;
+- device buses and models recorded for instances (``image_hw_disk_bus``,
+  ``image_hw_cdrom_bus``, ``image_hw_video_model``, ``image_hw_vif_model``)
+  that no compute host offers (Nova's own ``COMPUTE_STORAGE_BUS_*``,
+  ``COMPUTE_GRAPHICS_MODEL_*``, ``COMPUTE_NET_VIF_MODEL_*`` traits): such
+  instances cannot start after a move (a recorded ``qxl`` on hosts whose
+  QEMU has no QXL);
 - flavors whose ``capabilities:`` extra specs would pass other compute
   hosts under the other ``[hwabi_scheduler] capabilities_operators`` mode
   (Nova's substring ``<in>`` vs typed membership): each is named with its
   spec and the number of hosts that would change, so an operator sees what
   switching modes does before doing it.
+
+``upgrade check --verbose`` names every instance a warning counts.
 """
 
 from __future__ import annotations
 
 import sys
 
+from oslo_config import cfg
 from oslo_upgradecheck import upgradecheck
 
-from nova_hwabi import traits
 from nova_hwabi.capabilities import placement
 from nova_hwabi.cmd import nova_setup
-from nova_hwabi.machine_type import records, rules
+from nova_hwabi.machine_type import offered, records, rules
 
 
 def operator_mode_differences(*args, **kwargs):
@@ -47,9 +57,22 @@ _EXAMPLES = 5
 class Checks(upgradecheck.UpgradeCommands):
     """nova-hwabi's upgrade checks."""
 
-    def __init__(self, conf, context_factory) -> None:
+    def __init__(self, conf, context_factory,
+                 verbose: bool | None = None) -> None:
         self._conf = conf
         self._context = context_factory
+        self._verbose_override = verbose
+
+    @property
+    def _verbose(self) -> bool:
+        if self._verbose_override is not None:
+            return self._verbose_override
+        command = getattr(self._conf, "command", None)
+        return bool(getattr(command, "verbose", False))
+
+    def _named(self, uuids: list[str]) -> str:
+        """': uuid, uuid' with --verbose, else ''."""
+        return ": " + ", ".join(sorted(uuids)) if self._verbose else ""
 
     def _check_unset_machine_types(self) -> upgradecheck.Result:
         missing = records.list_unset(self._context())
@@ -75,42 +98,102 @@ class Checks(upgradecheck.UpgradeCommands):
         return upgradecheck.Result(upgradecheck.Code.SUCCESS)
 
     def _check_offered_machine_types(self) -> upgradecheck.Result:
-        pinned = records.pinned_machine_types(self._context())
+        pinned = records.pinned_instances(self._context())
         if not pinned:
             return upgradecheck.Result(upgradecheck.Code.SUCCESS)
         try:
-            client = placement.PlacementClient.from_conf(self._conf)
-            reported = client.existing_traits(traits.MACHINE_TRAIT_PREFIX)
-            if not reported:
+            offers = offered.Offers(
+                placement.PlacementClient.from_conf(self._conf))
+            if not offers.reports_machine_types():
                 return upgradecheck.Result(
                     upgradecheck.Code.SUCCESS,
                     "Not checked: no compute host reports machine-type "
                     "traits ([hwabi_capabilities] report_machine_type_traits"
                     " with nova-hwabi-report --sync).")
-            missing = self._missing(client, pinned, reported)
+            missing, deprecated = self._machine_type_offers(offers, pinned)
         except placement.PlacementError as exc:
             return upgradecheck.Result(
                 upgradecheck.Code.SUCCESS, "Not checked: %s" % exc)
-        if not missing:
+        if not missing and not deprecated:
+            return upgradecheck.Result(upgradecheck.Code.SUCCESS)
+        parts = []
+        if missing:
+            parts.append(
+                "No compute host offers %s: those instances cannot start "
+                "after a move. Keep a host with that QEMU, or update their "
+                "machine type (nova-hwabi-manage machine-type update or "
+                "transition) while stopped." % "; ".join(
+                    "%s for %s (%d instance(s)%s)" % (
+                        mt, arch, len(uuids), self._named(uuids))
+                    for (arch, mt), uuids in sorted(missing.items())))
+        if deprecated:
+            parts.append(
+                "Deprecated by QEMU on some compute hosts: %s; a later QEMU "
+                "may drop them: move those instances on (nova-hwabi-manage "
+                "machine-type transition --from TYPE --to NEWER)." % "; ".join(
+                    "%s for %s on %d host(s) (%d instance(s)%s)" % (
+                        mt, arch, hosts, len(uuids), self._named(uuids))
+                    for (arch, mt), (hosts, uuids)
+                    in sorted(deprecated.items())))
+        return upgradecheck.Result(upgradecheck.Code.WARNING, " ".join(parts))
+
+    def _machine_type_offers(self, offers, pinned):
+        """({(arch, type): uuids} no host offers, {(arch, type): (hosts,
+        uuids)} some host marks deprecated)."""
+        default_arch = self._conf.hwabi_scheduler.default_guest_arch
+        missing, deprecated = {}, {}
+        for (arch, machine_type), uuids in pinned.items():
+            arch = arch or default_arch
+            offer, deprecation = offered.machine_type_traits(
+                arch, machine_type)
+            key = (arch, machine_type)
+            if not offers.hosts_with(offer):
+                missing[key] = missing.get(key, []) + uuids
+                continue
+            hosts = offers.hosts_with(deprecation)
+            if hosts:
+                previous = deprecated.get(key, (hosts, []))[1]
+                deprecated[key] = (hosts, previous + uuids)
+        return missing, deprecated
+
+    def _check_offered_devices(self) -> upgradecheck.Result:
+        recorded = records.recorded_devices(self._context())
+        if not recorded:
+            return upgradecheck.Result(upgradecheck.Code.SUCCESS)
+        try:
+            offers = offered.Offers(
+                placement.PlacementClient.from_conf(self._conf))
+            if not offers.reports_device_traits():
+                return upgradecheck.Result(
+                    upgradecheck.Code.SUCCESS,
+                    "Not checked: no compute host reports Nova's device "
+                    "traits (COMPUTE_STORAGE_BUS_*, ...) to Placement.")
+            stranded = self._stranded_devices(offers, recorded)
+        except placement.PlacementError as exc:
+            return upgradecheck.Result(
+                upgradecheck.Code.SUCCESS, "Not checked: %s" % exc)
+        if not stranded:
             return upgradecheck.Result(upgradecheck.Code.SUCCESS)
         return upgradecheck.Result(
             upgradecheck.Code.WARNING,
             "No compute host offers %s: those instances cannot start after "
-            "a move. Keep a host with that QEMU, or update their machine "
-            "type (nova-hwabi-manage machine-type update) while stopped."
-            % "; ".join("%s for %s (%d instance(s))" % (mt, arch, count)
-                        for (arch, mt), count in sorted(missing.items())))
+            "a move. Keep a host that offers it, or change the property "
+            "while stopped (nova-hwabi-manage image-property set UUID "
+            "--property NAME=VALUE)." % "; ".join(
+                "%s=%s (%s, %d instance(s)%s)" % (
+                    name, value, trait, len(uuids), self._named(uuids))
+                for (name, value, trait), uuids in sorted(stranded.items())))
 
-    def _missing(self, client, pinned, reported):
-        default_arch = self._conf.hwabi_scheduler.default_guest_arch
-        missing = {}
-        for (arch, machine_type), count in pinned.items():
-            arch = arch or default_arch
-            trait = traits.machine_type_trait(arch, machine_type)
-            if trait not in reported or not client.providers_with_trait(
-                    trait):
-                missing[(arch, machine_type)] = count
-        return missing
+    @staticmethod
+    def _stranded_devices(offers, recorded):
+        stranded: dict[tuple[str, str, str], list[str]] = {}
+        for uuid in sorted(recorded):
+            for name, (value, trait) in offered.device_traits(
+                    recorded[uuid]).items():
+                if not offers.hosts_with(trait):
+                    stranded.setdefault((name, value, trait), []).append(
+                        uuid)
+        return stranded
 
     def _check_capabilities_operators(self) -> upgradecheck.Result:
         current = self._conf.hwabi_scheduler.capabilities_operators
@@ -149,6 +232,7 @@ class Checks(upgradecheck.UpgradeCommands):
         ("Recorded machine types", _check_unset_machine_types),
         ("[libvirt] hw_machine_type", _check_default_config),
         ("Pinned machine types offered", _check_offered_machine_types),
+        ("Recorded devices offered", _check_offered_devices),
         ("capabilities: operators", _check_capabilities_operators),
     )
 
@@ -202,6 +286,28 @@ def compute_host_states(ctxt) -> list:
     return states
 
 
+def register_cli_options(conf, checks: Checks) -> None:
+    """``upgrade check [--json] [--verbose]``.
+
+    oslo.upgradecheck's own registration (2.x) offers ``--json`` only;
+    this one adds ``--verbose`` and otherwise behaves the same.
+    """
+    def add_parsers(subparsers) -> None:
+        upgrade = subparsers.add_parser("upgrade")
+        upgrade.add_argument("check")
+        upgrade.set_defaults(action_fn=checks.check)
+        upgrade.add_argument(
+            "--json", action="store_true",
+            help="Output the results in JSON format. Default is to print "
+            "results in human readable table format.")
+        upgrade.add_argument(
+            "--verbose", action="store_true",
+            help="Name every instance a warning counts (UUIDs), not only "
+            "how many.")
+
+    conf.register_cli_opt(cfg.SubCommandOpt("command", handler=add_parsers))
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``nova-hwabi-status``."""
     nova_setup.nova_conf()  # first: Nova chooses its concurrency backend
@@ -209,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
 
     conf = nova_setup.start(
         "nova-hwabi-status", argv,
-        lambda conf: upgradecheck.register_cli_options(
+        lambda conf: register_cli_options(
             conf, Checks(conf, nova_context.get_admin_context)),
     )
     # oslo.upgradecheck reads --json from its module-level CONF, which only

@@ -54,7 +54,10 @@ OPTS = [
         "require_bits_ladder, else AddressWidthFilter does it), "
         "address_space (maxphysaddr traits) and machine_type (the trait "
         "of the recorded machine type; enable it only once every compute "
-        "host sets [hwabi_capabilities] report_machine_type_traits). They "
+        "host sets [hwabi_capabilities] report_machine_type_traits) and "
+        "recorded_devices (on moves, Nova's COMPUTE_STORAGE_BUS_*, "
+        "COMPUTE_GRAPHICS_MODEL_* and COMPUTE_NET_VIF_MODEL_* traits of "
+        "the device buses and models recorded for the instance). They "
         "only run in a scheduler started as nova-hwabi-scheduler (see the "
         "README); the plain nova-scheduler never runs them.",
     ),

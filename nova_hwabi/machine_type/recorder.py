@@ -78,32 +78,52 @@ def read_local_host(uri: str) -> LocalHost:
 
 @dataclass(frozen=True)
 class Recorded:
-    """What the recorder did (or would do) for one domain."""
+    """What the recorder did (or would do) for one domain.
+
+    ``failed`` is True when nothing could be recorded for it; ``note``
+    then says why.
+    """
 
     uuid: str
     change: hooks.RecordChange | None
     note: str = ""
+    failed: bool = False
 
 
 def record_local_instances(ctxt, host: LocalHost, conf: Any, *,
                            dry_run: bool = False) -> list[Recorded]:
-    """Record what each local instance lacks; idempotent."""
+    """Record what each local instance lacks; idempotent.
+
+    One instance that cannot be recorded (e.g. a running machine type the
+    grammar refuses, or a database error on its row) is logged with its
+    UUID and reason and reported as ``failed``; the others are recorded.
+    """
     results = []
     for domain in host.domains:
         try:
-            record = records.load_record(ctxt, domain.uuid, domain.arch)
-        except records.UnknownInstanceError:
+            results.append(_record_one(ctxt, host, domain, conf, dry_run))
+        except Exception as exc:  # one instance never stops the others
+            reason = "%s: %s" % (type(exc).__name__, exc)
+            LOG.warning("Instance %s: nothing recorded: %s", domain.uuid,
+                        reason)
             results.append(Recorded(domain.uuid, None,
-                                    "not a Nova instance: skipped"))
-            continue
-        change = hooks.at_startup(
-            record, domain, conf,
-            resolve=host.resolve(domain.domain_type, domain.arch or ""),
-        )
-        if not dry_run:
-            records.apply_change(ctxt, domain.uuid, change)
-        results.append(Recorded(domain.uuid, change))
+                                    "failed: %s" % reason, failed=True))
     return results
+
+
+def _record_one(ctxt, host: LocalHost, domain: GuestDomain, conf: Any,
+                dry_run: bool) -> Recorded:
+    try:
+        record = records.load_record(ctxt, domain.uuid, domain.arch)
+    except records.UnknownInstanceError:
+        return Recorded(domain.uuid, None, "not a Nova instance: skipped")
+    change = hooks.at_startup(
+        record, domain, conf,
+        resolve=host.resolve(domain.domain_type, domain.arch or ""),
+    )
+    if not dry_run:
+        records.apply_change(ctxt, domain.uuid, change)
+    return Recorded(domain.uuid, change)
 
 
 @dataclass(frozen=True)

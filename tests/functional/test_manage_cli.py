@@ -311,6 +311,22 @@ BATCH = {
                          3, None),
     "list-unset-no-cell": ((MT, "list-unset", "--cell-uuid", NO_SUCH_CELL),
                            2, NO_SUCH_CELL),
+    # transition: read-only here (--dry-run or refused before writing);
+    # the writing runs are test_transition_* below.
+    "transition-dry-run": ((MT, "transition", "--from", "pc-q35-7.*",
+                            "--to", "pc-q35-8.2", "--dry-run", *J), 3, None),
+    "transition-refused": ((MT, "transition", "--from", "pc-i440fx-*",
+                            "--to", "pc-q35-8.2", "--dry-run"), 4, None),
+    "transition-none": ((MT, "transition", "--from", "pseries-*", "--to",
+                         "pseries-7.2", *J), 0, None),
+    "transition-junk-to": ((MT, "transition", "--from", "pc-q35-*", "--to",
+                            "pc-q35-5x2junk"), 5, "5x2junk"),
+    "transition-bad-range": ((MT, "transition", "--from",
+                              "pc-q35-4.2..pc-q35-2.0", "--to",
+                              "pc-q35-8.2"), 5, "newer than"),
+    "transition-no-cell": ((MT, "transition", "--from", "pc-q35-*", "--to",
+                            "pc-q35-8.2", "--cell-uuid", NO_SUCH_CELL), 2,
+                           NO_SUCH_CELL),
     "show": ((IP, "show", _uuid(TO_SHOW), "hw_disk_bus"), 0, None),
     "list": ((IP, "list", _uuid(TO_SHOW), *J), 0, None),
     "show-missing": ((IP, "show", _uuid(TO_SHOW), "hw_scsi_model"), 3,
@@ -342,7 +358,8 @@ BATCH = {
 }
 # Commands whose success also prints data, and whose exit code 3 is an
 # answer rather than an error.
-ANSWERS = ("list-unset", "list-unset-table", "list-unset-cell2")
+ANSWERS = ("list-unset", "list-unset-table", "list-unset-cell2",
+           "transition-dry-run", "transition-refused")
 
 
 @pytest.fixture(scope="module")
@@ -523,6 +540,7 @@ def test_status_warns_about_unrecorded_instances(batch):
         "[libvirt] hw_machine_type": "Success",
         # No [placement] in this nova.conf: said, not failed.
         "Pinned machine types offered": "Success",
+        "Recorded devices offered": "Success",
         "capabilities: operators": "Success"}
     assert "%d instance(s)" % len(UNSET) in result.stdout
     assert "Not checked" in result.stdout
@@ -535,6 +553,7 @@ def test_status_fails_on_a_malformed_default(batch):
         "Recorded machine types": "Warning",
         "[libvirt] hw_machine_type": "Failure",
         "Pinned machine types offered": "Success",
+        "Recorded devices offered": "Success",
         "capabilities: operators": "Success"}
     assert "no architecture" in result.stdout
 
@@ -593,11 +612,70 @@ def test_status_succeeds_once_all_are_recorded(fresh):
     assert _json(results["list"]) == []
 
 
+def test_transition_dry_run_json_and_refusal_table(batch):
+    dry = _json(batch["transition-dry-run"])
+    assert dry["dry_run"] is True and dry["to"] == "pc-q35-8.2"
+    outcomes = {row["instance"]: row["outcome"] for row in dry["instances"]}
+    assert outcomes[_uuid(ACTIVE)] == "needs-stop"
+    assert outcomes[_uuid(PINNED)] == "would-update"
+    assert dry["next_marker"] is None
+    assert batch["specs"][_uuid(PINNED)].get("hw_machine_type") != (
+        "pc-q35-8.2")
+    refused = batch["transition-refused"].stdout.splitlines()
+    assert any(_uuid(TO_UNSET) in line and " refused " in line
+               and "i440fx to q35" in line for line in refused), refused
+    assert refused[-1].startswith("pc-i440fx-* -> pc-q35-8.2: ")
+    assert _json(batch["transition-none"])["instances"] == []
+
+
+def test_transition_pages_writes_and_resumes(fresh):
+    selected = [_uuid(n) for n in (PINNED, ACTIVE, TO_FORCE, TO_SET)]
+    rows, marker, codes = [], None, []
+    while True:
+        args = [MT, "transition", "--from", "pc-q35-7.2", "--to",
+                "pc-q35-8.2", "--limit", "2", *J]
+        if marker:
+            args += ["--marker", marker]
+        result = _run(manage(fresh, *args))
+        assert "Traceback" not in result.stderr
+        page = _json(result)
+        codes.append(result.returncode)
+        rows.extend(page["instances"])
+        marker = page["next_marker"]
+        if marker is None:
+            break
+        assert len(codes) < 5, codes
+    assert [row["instance"] for row in rows] == selected
+    # The page holding the active instance says a stop is needed (3).
+    assert codes == [3, 0, 0]
+    metadata, specs = fresh.metadata(), fresh.spec_properties()
+    for number in (PINNED, TO_FORCE, TO_SET):
+        assert metadata[_uuid(number)]["image_hw_machine_type"] == (
+            "pc-q35-8.2")
+        assert metadata[_uuid(number)]["hwabi_machine_type"] == "pc-q35-8.2"
+        assert specs[_uuid(number)]["hw_machine_type"] == "pc-q35-8.2"
+    assert metadata[_uuid(ACTIVE)]["image_hw_machine_type"] == "pc-q35-7.2"
+
+    again = _run(manage(fresh, MT, "transition", "--from", "pc-q35-7.2",
+                        "--to", "pc-q35-8.2"))
+    assert again.returncode == 3, again.stderr
+    (row, summary) = again.stdout.splitlines()
+    assert row.startswith(_uuid(ACTIVE)) and "needs-stop" in row
+    assert summary == "pc-q35-7.2 -> pc-q35-8.2: 1 needs-stop"
+    assert fresh.metadata() == metadata
+
+
 def test_status_json(deployment):
-    result = _run([*status(deployment), "--json"])
-    checks = {check["check"]: check["result"]
-              for check in json.loads(result.stdout)["checks"]}
-    assert checks["[libvirt] hw_machine_type"] == 0
+    result = _run([*status(deployment), "--json", "--verbose"])
+    checks = {check["check"]: check for check in
+              json.loads(result.stdout)["checks"]}
+    assert checks["[libvirt] hw_machine_type"]["result"] == 0
+    # No [placement] here: the Placement-backed checks say why they could
+    # not tell, and do not fail.
+    for name in ("Pinned machine types offered", "Recorded devices offered"):
+        assert checks[name]["result"] == 0
+    assert checks["Pinned machine types offered"]["details"].startswith(
+        "Not checked: [placement] auth_type is not set")
 
 
 if __name__ == "__main__":

@@ -142,3 +142,93 @@ class TestRecorderOnALiveDomain(test.TestCase):
             records.load_record(self.context, self.uuid, "x86_64"),
             running, CONF)
         assert ours.set[hooks.PINNED_KEY] == running.machine
+
+
+@pytest.fixture(scope="module")
+def audit_placement(tmp_path_factory):
+    """A Placement of this module's own with one compute host that offers
+    virtio disks and video and the local QEMU's q35 types, but no SCSI
+    bus and no bochs video."""
+    import requests
+
+    from nova_hwabi import traits
+    from nova_hwabi.demo.placement_server import (
+        ADMIN_TOKEN,
+        EmbeddedPlacement,
+    )
+
+    service = EmbeddedPlacement(tmp_path_factory.mktemp("placement"))
+    service.start()
+    headers = {"X-Auth-Token": ADMIN_TOKEN,
+               "OpenStack-API-Version": "placement 1.20"}
+    url = service.endpoint
+    created = requests.post(url + "/resource_providers", headers=headers,
+                            json={"name": "only-host"}, timeout=30).json()
+    offered = ["COMPUTE_STORAGE_BUS_VIRTIO", "COMPUTE_GRAPHICS_MODEL_VIRTIO",
+               "COMPUTE_NET_VIF_MODEL_VIRTIO",
+               traits.machine_type_trait("x86_64", "pc-q35-1.4")]
+    requests.put(url + "/traits/" + offered[-1], headers=headers,
+                 timeout=30)
+    response = requests.put(
+        url + "/resource_providers/%s/traits" % created["uuid"],
+        headers=headers, timeout=30,
+        json={"traits": offered,
+              "resource_provider_generation": created["generation"]})
+    assert response.status_code == 200, response.text
+    yield service
+    service.close()
+
+
+@pytest.mark.usefixtures("libvirtd")
+class TestAuditAgainstPlacement(TestRecorderOnALiveDomain):
+    """``machine-type audit`` names records no compute host offers."""
+
+    @pytest.fixture(autouse=True)
+    def _placement(self, audit_placement, tmp_path, capsys):
+        from nova_hwabi.demo.placement_server import ADMIN_TOKEN
+
+        path = tmp_path / "nova.conf"
+        path.write_text("[placement]\nauth_type = admin_token\n"
+                        "endpoint = %s\ntoken = %s\n"
+                        % (audit_placement.endpoint, ADMIN_TOKEN))
+        self.audit_conf = hwabi_conf.new_config()
+        self.audit_conf([], default_config_files=[str(path)])
+        self.capsys = capsys
+
+    def _audit(self):
+        import argparse
+        import json
+
+        from nova_hwabi.cmd import manage
+
+        args = argparse.Namespace(connect=URI, format="json",
+                                  conf=self.audit_conf)
+        code = manage.machine_type_audit(self.context, args)
+        out, err = self.capsys.readouterr()
+        (mine,) = [item for item in json.loads(out)
+                   if item["uuid"] == self.uuid]
+        return code, mine, err
+
+    def test_audit_names_what_no_host_offers(self):
+        host = recorder.read_local_host(URI)
+        recorder.record_local_instances(self.context, host, CONF)
+        code, mine, err = self._audit()
+        assert mine["drift"] == []
+        running = mine["running"]
+        assert mine["unoffered"] == [
+            "no compute host offers hw_disk_bus=scsi "
+            "(COMPUTE_STORAGE_BUS_SCSI)",
+            "no compute host offers hw_video_model=bochs "
+            "(COMPUTE_GRAPHICS_MODEL_BOCHS)",
+            "no compute host offers machine type %s for x86_64 (%s)" % (
+                running, "CUSTOM_HWABI_MACHINE_X86_64_"
+                + running.upper().replace("-", "_").replace(".", "_")),
+        ]
+        # Only domains that are instances of this test's cells count.
+        assert code == 4
+        assert err == ""
+
+    # The inherited tests run once, in the parent class.
+    test_record_pins_the_versioned_type_idempotently = None
+    test_audit_flags_a_record_that_would_change_the_chipset = None
+    test_upstream_records_the_alias_not_what_runs = None

@@ -161,3 +161,22 @@ def test_unknown_argument_is_exit_2(capsys):
     with pytest.raises(SystemExit) as raised:
         report.main(["--bogus"])
     assert raised.value.code == report.EXIT_USAGE
+
+
+def test_deprecated_machine_types_in_table_and_json(capsys):
+    code, out, _ = run(capsys, "--sample", "x86_64-kvm-debian12")
+    assert code == report.EXIT_OK
+    guest_row = next(line for line in out.splitlines()
+                     if line.startswith("guest x86_64"))
+    assert guest_row.endswith("deprecated: pc-i440fx-1.4, pc-i440fx-1.5, "
+                              "pc-i440fx-1.6, pc-i440fx-1.7")
+    code, out, _ = run(capsys, "--sample", "x86_64-kvm-debian12",
+                       "--format", "json")
+    guests = {g["arch"]: g for g in json.loads(out)["guests"]}
+    assert guests["x86_64"]["deprecated"] == [
+        "pc-i440fx-1.4", "pc-i440fx-1.5", "pc-i440fx-1.6", "pc-i440fx-1.7"]
+    assert "pc-i440fx-1.4" in guests["x86_64"]["machines"]
+    code, out, _ = run(capsys, "--sample", "aarch64-virt", "--format",
+                       "json")
+    assert all(g["deprecated"] == []
+               for g in json.loads(out)["guests"])

@@ -208,3 +208,42 @@ def test_owned_traits():
     assert traits.is_owned(traits.bits_trait(46))
     assert not traits.is_owned("COMPUTE_STATUS_DISABLED")
     assert not traits.is_owned("CUSTOM_OPERATOR_GOLD")
+
+
+# QEMU 7.2 on Debian 12 marks its oldest i440fx types deprecated.
+DEBIAN12_DEPRECATED = ("pc-i440fx-1.4", "pc-i440fx-1.5", "pc-i440fx-1.6",
+                       "pc-i440fx-1.7")
+
+
+@pytest.mark.parametrize(("name", "opt_in", "expected"), [
+    ("x86_64-kvm-debian12", True, DEBIAN12_DEPRECATED),
+    ("x86_64-kvm-debian12", False, ()),
+    # libvirt 8 sample without QEMU deprecation marks: none.
+    ("x86_64-no-maxphysaddr-libvirt8", True, ()),
+    ("aarch64-virt", True, ()),
+])
+def test_deprecated_machine_type_traits(name, opt_in, expected):
+    policy = dataclasses.replace(HOST_MODEL,
+                                 report_machine_type_traits=opt_in)
+    result = _decide(name, None, policy)
+    arch = parse_host_capabilities(
+        load_sample(name).capabilities_xml).cpu.arch
+    deprecated = {t for t in result.traits
+                  if t.startswith(traits.DEPRECATED_MACHINE_TRAIT_PREFIX)}
+    assert deprecated == {traits.deprecated_machine_type_trait(arch, m)
+                          for m in expected}
+    decision = result.decisions[-1]
+    assert decision.reported is bool(expected)
+    if opt_in and expected:
+        # Still offered: the machine-type trait is reported as well.
+        assert traits.machine_type_trait(arch, expected[0]) in result.traits
+        assert "%d deprecated" % len(expected) in decision.reason
+    elif not opt_in:
+        assert "report_machine_type_traits is off" in decision.reason
+
+
+def test_deprecated_trait_names_stay_apart_from_offers():
+    trait = traits.deprecated_machine_type_trait("x86_64", "pc-i440fx-1.4")
+    assert trait == "CUSTOM_HWABI_DEPRECATED_MACHINE_X86_64_PC_I440FX_1_4"
+    assert not trait.startswith(traits.MACHINE_TRAIT_PREFIX)
+    assert traits.is_owned(trait) and traits.is_owned_custom(trait)

@@ -1,0 +1,171 @@
+"""Recorded devices and machine types against what compute hosts offer.
+
+Nova's libvirt driver reports a trait per device bus and model a host's
+QEMU supports (``COMPUTE_STORAGE_BUS_*``, ``COMPUTE_GRAPHICS_MODEL_*``,
+``COMPUTE_NET_VIF_MODEL_*``, from os-traits), and Nova's image-metadata
+prefilter (nova/scheduler/request_filter.py ``transform_image_metadata``,
+Nova 34) requires them for a request's *image* properties. What an
+instance was booted with is recorded in its system metadata
+(``image_hw_disk_bus``...) and is what its guest is defined from at every
+hard reboot and move; :func:`device_traits` turns those records into the
+same traits, so the ``recorded_devices`` request filter, the upgrade check,
+``audit`` and ``image-property set`` all ask the one question the same way.
+
+:class:`Offers` asks Placement which traits some resource provider
+carries, once per trait.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import os_traits
+from oslo_log import log as logging
+
+from nova_hwabi import traits
+from nova_hwabi.machine_type import rules
+
+LOG = logging.getLogger(__name__)
+
+# Property -> trait prefix, as Nova 34's transform_image_metadata maps
+# them (its hw_architecture, hw_emulation_architecture and hw_viommu_model
+# are not device records).
+DEVICE_TRAIT_PREFIXES = {
+    "hw_cdrom_bus": "COMPUTE_STORAGE_BUS",
+    "hw_disk_bus": "COMPUTE_STORAGE_BUS",
+    "hw_video_model": "COMPUTE_GRAPHICS_MODEL",
+    "hw_vif_model": "COMPUTE_NET_VIF_MODEL",
+}
+IMAGE_PREFIX = "image_"
+_STANDARD_TRAITS = frozenset(os_traits.get_traits())
+
+
+def device_trait(name: str, value: str | None) -> str | None:
+    """Nova's trait for device property ``name`` = ``value``, or None.
+
+    The value is normalised as ``image-property set`` stores it (case,
+    VMware's legacy VIF names: ``VirtualE1000`` is ``e1000``), then mapped
+    as Nova maps it (``-`` to ``_``, upper case, after the family prefix):
+    ``hw_video_model=qxl`` is ``COMPUTE_GRAPHICS_MODEL_QXL``,
+    ``hw_vif_model=e1000e`` is ``COMPUTE_NET_VIF_MODEL_E1000E``. None for
+    properties Nova has no traits for, and for values os-traits has no
+    trait for (Nova's prefilter gives up the whole request there; one
+    value without a trait must not cost the others).
+    """
+    prefix = DEVICE_TRAIT_PREFIXES.get(name)
+    if prefix is None or not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        text = rules.validate_image_property(name, value)
+    except rules.MachineTypeError:
+        text = value.strip().lower()
+    trait = "%s_%s" % (prefix, text.replace("-", "_").upper())
+    return trait if trait in _STANDARD_TRAITS else None
+
+
+def device_traits(system_metadata: Mapping[str, str]) -> dict[str, tuple]:
+    """{property: (value, trait)} for the device records Nova has traits
+    for, from an instance's system metadata (``image_<property>`` keys)."""
+    found = {}
+    for name in DEVICE_TRAIT_PREFIXES:
+        value = system_metadata.get(IMAGE_PREFIX + name)
+        trait = device_trait(name, value)
+        if trait is not None:
+            found[name] = (value, trait)
+    return found
+
+
+def machine_type_traits(arch: str, machine_type: str) -> tuple[str, str]:
+    """(offer trait, deprecation trait) of a versioned machine type."""
+    return (traits.machine_type_trait(arch, machine_type),
+            traits.deprecated_machine_type_trait(arch, machine_type))
+
+
+class Offers:
+    """How many resource providers carry a trait, asked once per trait.
+
+    ``client`` is a :class:`nova_hwabi.capabilities.placement.
+    PlacementClient`; its ``PlacementError`` subclasses propagate.
+    Custom traits Placement does not know count as carried by none
+    (asking for an unknown trait is an HTTP 400).
+    """
+
+    def __init__(self, client) -> None:
+        self._client = client
+        self._counts: dict[str, int] = {}
+        self._custom: dict[str, set[str]] = {}
+
+    def hosts_with(self, trait: str) -> int:
+        """Providers carrying ``trait`` (0 for an unknown custom trait)."""
+        if trait not in self._counts:
+            if os_traits.is_custom(trait) and not self._known(trait):
+                self._counts[trait] = 0
+            else:
+                self._counts[trait] = self._client.providers_with_trait(
+                    trait)
+        return self._counts[trait]
+
+    def _known(self, trait: str) -> bool:
+        for prefix in (traits.DEPRECATED_MACHINE_TRAIT_PREFIX,
+                       traits.MACHINE_TRAIT_PREFIX):
+            if trait.startswith(prefix):
+                if prefix not in self._custom:
+                    self._custom[prefix] = self._client.existing_traits(
+                        prefix)
+                return trait in self._custom[prefix]
+        return bool(self._client.existing_traits(trait) & {trait})
+
+    def any_reported(self, names: Iterable[str]) -> bool:
+        """True when some provider carries at least one of ``names``."""
+        return any(self.hosts_with(name) for name in names)
+
+    def reports_device_traits(self) -> bool:
+        """True when some host reports Nova's device traits at all.
+
+        Checked with the commonest member of each family (virtio disks,
+        virtio or VGA video, virtio NICs): a libvirt host reports them.
+        """
+        return self.any_reported((
+            os_traits.COMPUTE_STORAGE_BUS_VIRTIO,
+            os_traits.COMPUTE_GRAPHICS_MODEL_VIRTIO,
+            os_traits.COMPUTE_GRAPHICS_MODEL_VGA,
+            os_traits.COMPUTE_NET_VIF_MODEL_VIRTIO,
+        ))
+
+    def reports_machine_types(self) -> bool:
+        """True when some host reports nova-hwabi's machine-type traits."""
+        if traits.MACHINE_TRAIT_PREFIX not in self._custom:
+            self._custom[traits.MACHINE_TRAIT_PREFIX] = (
+                self._client.existing_traits(traits.MACHINE_TRAIT_PREFIX))
+        return bool(self._custom[traits.MACHINE_TRAIT_PREFIX])
+
+
+def unoffered(offers: Offers, system_metadata: Mapping[str, str],
+              arch: str | None) -> list[str]:
+    """What no compute host offers of one instance's records, as reasons.
+
+    Checks each recorded device bus/model (when some host reports device
+    traits at all) and the pinned versioned machine type (pin, else the
+    record; when some host reports machine-type traits and ``arch`` is
+    known). Empty when every record is offered somewhere or nothing can
+    be told. ``PlacementError`` propagates.
+    """
+    found = []
+    if offers.reports_device_traits():
+        for name, (value, trait) in sorted(
+                device_traits(system_metadata).items()):
+            if not offers.hosts_with(trait):
+                found.append("no compute host offers %s=%s (%s)"
+                             % (name, value, trait))
+    machine_type = (system_metadata.get("hwabi_machine_type")
+                    or system_metadata.get(IMAGE_PREFIX + "hw_machine_type"))
+    if machine_type and arch and offers.reports_machine_types():
+        try:
+            versioned = not rules.parse_machine_type(machine_type).is_alias
+        except rules.UnsupportedMachineType:
+            versioned = False
+        offer, _ = machine_type_traits(arch, machine_type)
+        if versioned and not offers.hosts_with(offer):
+            found.append("no compute host offers machine type %s for %s "
+                         "(%s)" % (machine_type, arch, offer))
+    return found
