@@ -312,6 +312,35 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
         self._hwabi_check_machine_type(instance)
         super().spawn(context, instance, image_meta, *args, **kwargs)
         self._hwabi_pin_after_spawn(instance)
+        self._hwabi_record_width(instance)
+
+    def _hwabi_record_width(self, instance) -> None:
+        """Record the address width the guest runs with on this host.
+
+        Called each time the guest is defined here (spawn, which also
+        serves evacuation, unshelve and rebuild; hard reboot and power-on;
+        the end of a cold or live migration and of a resize revert), so
+        the record says the width the guest runs with and the scheduler
+        keeps its moves on hosts of that width
+        (:mod:`nova_hwabi.address_width`). The compute manager saves the
+        instance afterwards.
+        """
+        try:
+            domain = parse_guest_domain(
+                self._host.get_guest(instance).get_xml_desc(),
+                max_bytes=CONF.hwabi_capabilities.max_xml_bytes)
+            maxphysaddr = self._hwabi_host_capabilities().cpu.maxphysaddr
+            record = self._hwabi_record(instance, domain, None)
+            change = hooks.width_at_definition(
+                record, domain,
+                maxphysaddr.bits if maxphysaddr is not None else None)
+        except Exception as exc:  # the guest runs: never fail the operation
+            LOG.warning("Instance %s: address width not recorded: %s",
+                        instance.uuid, exc)
+            return
+        if decisions.apply_change(instance.system_metadata, change):
+            LOG.info("Instance %s address width recorded: %s",
+                     instance.uuid, change.describe())
 
     def _hwabi_pin_after_spawn(self, instance) -> None:
         """Pin what the new domain got; the compute manager saves it."""
@@ -408,14 +437,32 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
             raise PinnedMachineTypeUnavailable(reason=reason)
 
     def _hard_reboot(self, context, instance, *args, **kwargs):
+        # Hard reboot, power-on and resume at host boot all come here.
         self._hwabi_check_machine_type(instance)
-        return super()._hard_reboot(context, instance, *args, **kwargs)
+        result = super()._hard_reboot(context, instance, *args, **kwargs)
+        self._hwabi_record_width(instance)
+        return result
 
     def finish_migration(self, context, migration, instance, *args,
                          **kwargs):
         self._hwabi_check_machine_type(instance)
-        return super().finish_migration(context, migration, instance, *args,
-                                        **kwargs)
+        result = super().finish_migration(context, migration, instance,
+                                          *args, **kwargs)
+        self._hwabi_record_width(instance)
+        return result
+
+    def finish_revert_migration(self, context, instance, *args, **kwargs):
+        result = super().finish_revert_migration(context, instance, *args,
+                                                 **kwargs)
+        self._hwabi_record_width(instance)
+        return result
+
+    def post_live_migration_at_destination(self, context, instance, *args,
+                                           **kwargs):
+        result = super().post_live_migration_at_destination(
+            context, instance, *args, **kwargs)
+        self._hwabi_record_width(instance)
+        return result
 
     def rescue(self, context, instance, *args, **kwargs):
         self._hwabi_check_machine_type(instance)
