@@ -17,7 +17,9 @@ override over the pure helpers in :mod:`nova_hwabi.virt.decisions` and
   hw_machine_type``; a host whose QEMU lacks the recorded type refuses
   before touching the guest;
 - ``<maxphysaddr>`` is rendered from the typed request
-  (:mod:`nova_hwabi.request_filters.address_space`);
+  (:mod:`nova_hwabi.request_filters.address_space`), and each definition
+  of the guest on a host records the address width it runs with
+  (:mod:`nova_hwabi.address_width`), which the scheduler keeps on moves;
 - the address-space capabilities and the opt-in custom traits are what
   :func:`nova_hwabi.capabilities.host_traits` decides.
 
