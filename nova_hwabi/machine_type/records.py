@@ -589,10 +589,33 @@ def instance_system_metadata(ctxt, instance_uuid: str) -> dict | None:
     when the instance is not in a cell (a new boot still being scheduled,
     or no such instance).
 
-    What a scheduler-side request filter may call per request: one API
-    database lookup (InstanceMapping) and, for instances in a cell, one
-    indexed query of that cell's system metadata, without loading an
-    Instance object.
+    What a scheduler-side request filter may call per request; see
+    :func:`instance_scheduling_state`.
+    """
+    state = instance_scheduling_state(ctxt, instance_uuid)
+    return None if state is None else state.system_metadata
+
+
+@dataclass(frozen=True)
+class SchedulingState:
+    """What the scheduler's move filters read of an existing instance:
+    its ``task_state`` (which kind of move, set by Nova's API before the
+    scheduler is called) and its system metadata."""
+
+    task_state: str | None
+    system_metadata: dict[str, str]
+
+
+def instance_scheduling_state(ctxt, instance_uuid: str
+                              ) -> SchedulingState | None:
+    """The instance's task state and system metadata, or None when it is
+    not in a cell (a new boot still being scheduled, no such instance, or
+    deleted).
+
+    One API database lookup (InstanceMapping) and, for instances in a
+    cell, one indexed query of that cell (the instance row outer-joined
+    with its system metadata), without loading an Instance object.
+    Database errors are raised to the caller.
     """
     import sqlalchemy as sa
     from nova import context as nova_context
@@ -609,15 +632,20 @@ def instance_system_metadata(ctxt, instance_uuid: str) -> dict | None:
         return None
     metadata = models.InstanceSystemMetadata
     instance = models.Instance
-    query = sa.select(metadata.key, metadata.value).join(
-        instance, instance.uuid == metadata.instance_uuid,
-    ).where(
-        metadata.instance_uuid == instance_uuid, metadata.deleted == 0,
-        instance.deleted == 0,
-    )
+    query = sa.select(instance.task_state, metadata.key,
+                      metadata.value).outerjoin(
+        metadata, sa.and_(metadata.instance_uuid == instance.uuid,
+                          metadata.deleted == 0),
+    ).where(instance.uuid == instance_uuid, instance.deleted == 0)
     with nova_context.target_cell(ctxt, mapping.cell_mapping) as cctxt, \
             db_api.get_context_manager(cctxt).reader.using(cctxt) as session:
-        return {row.key: row.value for row in session.execute(query)}
+        rows = session.execute(query).all()
+    if not rows:
+        return None
+    return SchedulingState(
+        task_state=rows[0].task_state,
+        system_metadata={row.key: row.value for row in rows
+                         if row.key is not None})
 
 
 @dataclass(frozen=True)

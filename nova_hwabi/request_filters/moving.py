@@ -3,15 +3,19 @@
 A RequestSpec for a move (live or cold migration, resize, evacuation,
 unshelve) names an instance that already lives in a cell; a new boot's
 instance is mapped to no cell yet. :func:`moving_instance` reads what the
-move filters need of it, once per request: one API database query
-(``InstanceMapping``) and, for an instance in a cell, one cell query
-(``Instance`` joined with its system metadata).
+move filters need of it, once per request, through the helper the
+``recorded_devices`` request filter uses too
+(:func:`nova_hwabi.machine_type.records.instance_scheduling_state`): one
+API database query (``InstanceMapping``) and, for an instance in a cell,
+one cell query.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+from nova_hwabi.machine_type import records
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,7 +24,6 @@ class MovingInstance:
 
     uuid: str
     task_state: str | None
-    host: str | None
     system_metadata: Mapping[str, str]
 
 
@@ -35,25 +38,8 @@ def moving_instance(ctxt, instance_uuid: str | None
     """
     if not instance_uuid:
         return None
-    from nova import context as nova_context
-    from nova import exception, objects
-
-    try:
-        mapping = objects.InstanceMapping.get_by_instance_uuid(
-            ctxt, instance_uuid)
-    except exception.InstanceMappingNotFound:
+    state = records.instance_scheduling_state(ctxt, instance_uuid)
+    if state is None:
         return None
-    if mapping.cell_mapping is None:
-        return None
-    with nova_context.target_cell(ctxt, mapping.cell_mapping) as cctxt:
-        try:
-            instance = objects.Instance.get_by_uuid(
-                cctxt, instance_uuid, expected_attrs=["system_metadata"])
-        except exception.InstanceNotFound:
-            return None
-    return MovingInstance(
-        uuid=instance.uuid,
-        task_state=instance.task_state,
-        host=instance.host,
-        system_metadata=dict(instance.system_metadata),
-    )
+    return MovingInstance(uuid=instance_uuid, task_state=state.task_state,
+                          system_metadata=state.system_metadata)

@@ -103,3 +103,9 @@ class TestAddressWidthRequestFilter(test.TestCase):
         self.assertEqual("52", found.system_metadata[aw.BITS_KEY])
         self.assertIsNone(moving.moving_instance(
             self.context, "00000000-0000-4000-8000-000000000000"))
+
+    def test_moving_instance_without_system_metadata(self):
+        instance_uuid = self._instance("migrating", {})
+        found = moving.moving_instance(self.context, instance_uuid)
+        self.assertEqual(("migrating", {}),
+                         (found.task_state, dict(found.system_metadata)))

@@ -75,8 +75,7 @@ def instance(monkeypatch):
     def set_instance(task_state, metadata, error=None):
         state["found"] = error or moving.MovingInstance(
             uuid="11111111-2222-4333-8444-555555555555",
-            task_state=task_state, host="src",
-            system_metadata=metadata)
+            task_state=task_state, system_metadata=metadata)
     set_instance.calls = calls
     return set_instance
 
