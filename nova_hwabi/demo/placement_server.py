@@ -68,6 +68,12 @@ class EmbeddedPlacement:
         """The service's base URL."""
         return "http://127.0.0.1:%d" % self.port
 
+    def placement_section(self) -> str:
+        """The ``[placement]`` lines of a nova.conf that reach this
+        service as keystoneauth1 does: ``admin_token`` against noauth2."""
+        return ("[placement]\nauth_type = admin_token\nendpoint = %s\n"
+                "token = %s\n" % (self.endpoint, ADMIN_TOKEN))
+
     def start(self, timeout: float = 60.0) -> EmbeddedPlacement:
         """Create the database (first time) and serve it."""
         conf = self.workdir / "placement.conf"

@@ -152,3 +152,15 @@ def placement_service():
         pytest.fail("embedded Placement did not start: %s" % exc)
     yield service
     service.close()
+
+
+def hwabi_conf_for(placement, directory: Path):
+    """nova-hwabi's options, read from a nova.conf in ``directory`` whose
+    ``[placement]`` reaches ``placement`` (an EmbeddedPlacement)."""
+    from nova_hwabi import conf as hwabi_conf
+
+    path = Path(directory) / "nova.conf"
+    path.write_text(placement.placement_section())
+    conf = hwabi_conf.new_config()
+    conf([], default_config_files=[str(path)])
+    return conf

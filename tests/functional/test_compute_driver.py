@@ -380,8 +380,8 @@ class TestStartup(HwabiDriverTestBase):
     def test_restart_records_instances_nova_left_unrecorded(self):
         self.start_hwabi_compute("compute1")
         servers = [self.boot(), self.boot(image=uuidsentinel.q35_image)]
-        bad = self.boot()
-        for server in [*servers, bad]:
+        bad, legacy = self.boot(), self.boot()
+        for server in [*servers, bad, legacy]:
             instance = objects.Instance.get_by_uuid(
                 self.context, server["id"],
                 expected_attrs=["system_metadata"])
@@ -389,10 +389,12 @@ class TestStartup(HwabiDriverTestBase):
                         "image_hw_disk_bus"):
                 instance.system_metadata.pop(key, None)
             instance.save()
-        # A guest whose running type today's grammar refuses: QEMU lists
-        # pc-1.0-qemu-kvm. It must not stop the others being recorded.
+        # A guest whose running type the grammar refuses must not stop the
+        # others being recorded; pc-1.0-qemu-kvm, which QEMU lists (and the
+        # grammar once refused), is recorded like any other.
         connection = self.computes["compute1"].driver._host.get_connection()
-        connection.machines[bad["id"]] = "pc-1.0-qemu-kvm"
+        connection.machines[bad["id"]] = "pc-q35-5x2junk"
+        connection.machines[legacy["id"]] = "pc-1.0-qemu-kvm"
         self.restart_compute_service("compute1")
         # What nova-hwabi-manage machine-type record records: the type the
         # running domain has, in Nova's key and as the pin.
@@ -402,6 +404,8 @@ class TestStartup(HwabiDriverTestBase):
                          self.recorded(servers[1]))
         self.assertEqual("virtio",
                          self.system_metadata(servers[0])["image_hw_disk_bus"])
+        self.assertEqual(("pc-1.0-qemu-kvm", "pc-1.0-qemu-kvm"),
+                         self.recorded(legacy))
         # Nova's own defaults still reach the refused one.
         self.assertEqual("pc", self.recorded(bad)[0])
 

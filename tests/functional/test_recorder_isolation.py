@@ -1,10 +1,11 @@
 """One refused instance never stops machine-type record for the others.
 
-Nova's real cell database holds three instances; this host runs a domain
-for each (parsed from a captured libvirt domain), one of them with
-``pc-1.0-qemu-kvm``, a machine type the host's QEMU lists and today's
-grammar refuses. The other two are recorded, the refused one is reported
-as failed with its reason, and nothing is written for it.
+Nova's real cell database holds four instances; this host runs a domain
+for each (parsed from a captured libvirt domain), one of them with a
+machine type the grammar refuses (junk) and one with ``pc-1.0-qemu-kvm``,
+which the host's QEMU lists (the grammar once refused it and so stopped
+the whole host's recording). All but the junk one are recorded; that one
+is reported as failed with its reason, and nothing is written for it.
 """
 
 import re
@@ -23,7 +24,8 @@ from nova_hwabi.machine_type import recorder, records
 from tests.conftest import DOMAINS
 
 CONF = nova.conf.CONF
-REFUSED = "pc-1.0-qemu-kvm"
+REFUSED = "pc-q35-5x2junk"
+LEGACY = "pc-1.0-qemu-kvm"
 
 
 def _domain(instance_uuid: str, machine: str | None = None):
@@ -47,7 +49,7 @@ class TestRecordIsolation(test.TestCase):
         hwabi_conf.register_opts(CONF)
         self.context = nova_context.get_admin_context()
         cell = self.cell_mappings["cell1"]
-        self.uuids = [str(uuid.uuid4()) for _ in range(3)]
+        self.uuids = [str(uuid.uuid4()) for _ in range(4)]
         for instance_uuid in self.uuids:
             with nova_context.target_cell(self.context, cell) as cctxt:
                 objects.Instance(context=cctxt, uuid=instance_uuid,
@@ -59,11 +61,12 @@ class TestRecordIsolation(test.TestCase):
                                     project_id="p").create()
 
     def test_refused_machine_type_fails_alone(self):
-        good, refused, other = self.uuids
+        good, refused, other, legacy = self.uuids
         caps = parse_host_capabilities(
             load_sample("x86_64-kvm-debian12").capabilities_xml)
         host = recorder.LocalHost(caps, (
-            _domain(good), _domain(refused, REFUSED), _domain(other)))
+            _domain(good), _domain(refused, REFUSED), _domain(other),
+            _domain(legacy, LEGACY)))
         results = {r.uuid: r for r in recorder.record_local_instances(
             self.context, host, CONF)}
         assert results[refused].failed
@@ -74,3 +77,6 @@ class TestRecordIsolation(test.TestCase):
             assert not results[instance_uuid].failed
             found = records.get_machine_type(self.context, instance_uuid)
             assert found.pinned and found.pinned.startswith("pc-q35-")
+        assert not results[legacy].failed
+        assert records.get_machine_type(self.context, legacy).pinned == \
+            LEGACY

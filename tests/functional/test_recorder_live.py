@@ -185,14 +185,9 @@ class TestAuditAgainstPlacement(TestRecorderOnALiveDomain):
 
     @pytest.fixture(autouse=True)
     def _placement(self, audit_placement, tmp_path, capsys):
-        from nova_hwabi.demo.placement_server import ADMIN_TOKEN
+        from tests.functional.conftest import hwabi_conf_for
 
-        path = tmp_path / "nova.conf"
-        path.write_text("[placement]\nauth_type = admin_token\n"
-                        "endpoint = %s\ntoken = %s\n"
-                        % (audit_placement.endpoint, ADMIN_TOKEN))
-        self.audit_conf = hwabi_conf.new_config()
-        self.audit_conf([], default_config_files=[str(path)])
+        self.audit_conf = hwabi_conf_for(audit_placement, tmp_path)
         self.capsys = capsys
 
     def _audit(self):

@@ -23,6 +23,7 @@ from nova_hwabi import request_filters
 from nova_hwabi.cmd import manage
 from nova_hwabi.demo.placement_server import ADMIN_TOKEN, EmbeddedPlacement
 from nova_hwabi.filters import inprocess
+from tests.functional.conftest import hwabi_conf_for
 from tests.functional.test_request_filter import CONF, root_required
 
 MOVING = "33333333-0000-4000-8000-000000000001"
@@ -84,12 +85,7 @@ class TestRecordedDevicesRequestFilter(test.TestCase):
     @pytest.fixture(autouse=True)
     def _placement(self, own_placement, tmp_path):
         self.placement = own_placement
-        path = tmp_path / "nova.conf"
-        path.write_text("[placement]\nauth_type = admin_token\n"
-                        "endpoint = %s\ntoken = %s\n"
-                        % (own_placement.endpoint, ADMIN_TOKEN))
-        self.manage_conf = hwabi_conf.new_config()
-        self.manage_conf([], default_config_files=[str(path)])
+        self.manage_conf = hwabi_conf_for(own_placement, tmp_path)
 
     def setUp(self):
         super().setUp()

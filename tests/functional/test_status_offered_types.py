@@ -12,9 +12,9 @@ from nova import context as nova_context
 from nova import objects, test
 from oslo_upgradecheck import upgradecheck
 
-from nova_hwabi import conf as hwabi_conf
 from nova_hwabi.cmd.status import Checks
 from nova_hwabi.demo.placement_server import ADMIN_TOKEN, EmbeddedPlacement
+from tests.functional.conftest import hwabi_conf_for
 
 # 1.20: creating a provider answers with its body (uuid, generation).
 HEADERS = {"X-Auth-Token": ADMIN_TOKEN,
@@ -36,12 +36,7 @@ class TestOfferedMachineTypes(test.TestCase):
     @pytest.fixture(autouse=True)
     def _placement(self, own_placement, tmp_path):
         self.placement = own_placement
-        path = tmp_path / "nova.conf"
-        path.write_text("[placement]\nauth_type = admin_token\n"
-                        "endpoint = %s\ntoken = %s\n"
-                        % (own_placement.endpoint, ADMIN_TOKEN))
-        self.conf = hwabi_conf.new_config()
-        self.conf([], default_config_files=[str(path)])
+        self.conf = hwabi_conf_for(own_placement, tmp_path)
 
     def setUp(self):
         super().setUp()

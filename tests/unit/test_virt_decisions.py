@@ -145,7 +145,9 @@ def test_record_at_startup_isolates_a_refused_machine_type():
     import dataclasses
 
     refused = dataclasses.replace(EMULATE46, uuid="bad",
-                                  machine="pc-1.0-qemu-kvm")
+                                  machine="pc-q35-5x2junk")
+    legacy = dataclasses.replace(EMULATE46, uuid="legacy",
+                                 machine="pc-1.0-qemu-kvm")
     warnings = []
     def unreadable():
         raise RuntimeError("broken row")
@@ -155,19 +157,21 @@ def test_record_at_startup_isolates_a_refused_machine_type():
 
     changes, summary = decisions.record_at_startup(
         [item("good", EMULATE46), item("bad", refused), item("none", None),
+         item("legacy", legacy),
          item("done", None, {"image_hw_machine_type": "pc-q35-7.2",
                              "hwabi_machine_type": "pc-q35-7.2"}),
          ("unreadable", unreadable, None)],
         conf("x86_64=pc"), lambda domain: None,
         lambda uuid, reason: warnings.append((uuid, reason)))
-    assert set(changes) == {"good", "none"}
+    assert set(changes) == {"good", "none", "legacy"}
+    assert changes["legacy"].set["hwabi_machine_type"] == "pc-1.0-qemu-kvm"
     assert changes["good"].set["hwabi_machine_type"] == "pc-q35-7.2"
     assert changes["none"].set["image_hw_machine_type"] == "pc"
     assert [uuid for uuid, _ in warnings] == ["bad", "unreadable"]
-    assert "pc-1.0-qemu-kvm" in warnings[0][1]
+    assert "pc-q35-5x2junk" in warnings[0][1]
     assert "broken row" in warnings[1][1]
     assert (summary.instances, summary.recorded, summary.failed,
-            summary.unchanged, summary.no_domain) == (5, 2, 2, 1, 3)
+            summary.unchanged, summary.no_domain) == (6, 3, 2, 1, 3)
     assert "2 failed" in summary.describe()
 
 
