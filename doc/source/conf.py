@@ -5,7 +5,7 @@ doc/build/html`` (``tox -e docs``, and ``scripts/test``).
 """
 
 project = "nova-hwabi"
-copyright = "nova-hwabi contributors"  # noqa: A001
+copyright = "nova-hwabi contributors"
 extensions = [
     # .. show-options:: nova_hwabi (the oslo.config.opts entry point)
     "oslo_config.sphinxext",

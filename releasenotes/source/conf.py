@@ -5,7 +5,7 @@
 """
 
 project = "nova-hwabi release notes"
-copyright = "nova-hwabi contributors"  # noqa: A001
+copyright = "nova-hwabi contributors"
 extensions = ["reno.sphinxext"]
 exclude_patterns = ["_build"]
 html_theme = "alabaster"
