@@ -76,7 +76,8 @@ def validate(conf: cfg.ConfigOpts, groups: list[str]) -> None:
         for name in sorted(conf[group]):
             try:
                 conf[group][name]
-            except cfg.ConfigFileValueError as exc:
+            except cfg.Error as exc:
+                # A bad value, or a "$name" substitution naming no option.
                 reason = str(exc).split(" is not valid: ", 1)[-1]
                 raise InvalidOptionError(
                     "[%s] %s %s is not valid: %s"

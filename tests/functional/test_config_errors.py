@@ -57,6 +57,7 @@ CONFS = {
     "bad-operators": "[hwabi_scheduler]\ncapabilities_operators = bogus\n",
     "bad-virt-type": "[libvirt]\nvirt_type = xen\n",
     "bad-xml-bytes": "[hwabi_capabilities]\nmax_xml_bytes = lots\n",
+    "bad-substitution": "[hwabi_scheduler]\ndefault_guest_arch = $nosuch\n",
     "unparseable": "this is not an ini line\n",
     "placement-auth-unknown": "[placement]\nauth_type = nosuch\n",
     "placement-auth-incomplete": "[placement]\nauth_type = password\n",
@@ -83,6 +84,8 @@ SAYS = {
     "bad-virt-type": ("[libvirt] virt_type", "xen", "{conf}"),
     "bad-xml-bytes": ("[hwabi_capabilities] max_xml_bytes", "lots",
                       "{conf}"),
+    "bad-substitution": ("[hwabi_scheduler] default_guest_arch",
+                         "no such option nosuch", "{conf}"),
     "unparseable": ("cannot be parsed", "{conf}"),
     "placement-auth-unknown": ("[placement] auth_type", "nosuch", "{conf}"),
     "placement-auth-incomplete": ("[placement] auth", "auth_url", "{conf}"),
@@ -92,7 +95,8 @@ SAYS = {
 MANAGE_ONLY = ["no-file", "no-database"]
 DATABASE_CONFS = ["junk-url", "unknown-kind", "driver-missing",
                   "sqlite-missing", "not-api-db", "bad-operators",
-                  "bad-virt-type", "unparseable", "missing-file"]
+                  "bad-virt-type", "bad-substitution", "unparseable",
+                  "missing-file"]
 
 CASES = (
     # every nova-hwabi-manage command, with no database configured
@@ -119,6 +123,8 @@ CASES = (
                      id="report-bad-value"),
         pytest.param("nova-hwabi-report", SYNC[1:], "bad-virt-type", 2,
                      id="report-bad-nova-value"),
+        pytest.param("nova-hwabi-report", SYNC[1:], "bad-substitution", 2,
+                     id="report-bad-substitution"),
         pytest.param("nova-hwabi-report", SYNC[1:], "unparseable", 2,
                      id="report-unparseable"),
         pytest.param("nova-hwabi-report", SYNC[1:], "missing-file", 2,
