@@ -1,6 +1,7 @@
 """``nova-hwabi-status upgrade check``: is it safe to change machine types?
 
-Checks, with oslo.upgradecheck's codes (0 success, 1 warning, 2 failure):
+Checks, with oslo.upgradecheck's codes (0 success, 1 warning, 2 failure;
+78 when the configuration cannot be used and no check ran):
 
 - instances on libvirt hosts (or on none) that have no recorded machine
   type: until each has one, changing ``[libvirt] hw_machine_type`` changes
