@@ -11,6 +11,8 @@ changed.
 
 from __future__ import annotations
 
+import contextlib
+import logging as std_logging
 import uuid as uuid_lib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_hwabi import traits as hwabi_traits
+from nova_hwabi.conf import sources
 
 LOG = logging.getLogger(__name__)
 
@@ -109,6 +112,18 @@ class SyncResult:
         )
 
 
+@contextlib.contextmanager
+def _quiet(logger_name: str):
+    """Let only errors of one logger through within the block."""
+    logger = std_logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(std_logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 @dataclass
 class PlacementClient:
     """The few Placement calls a trait sync needs, counted."""
@@ -125,17 +140,28 @@ class PlacementClient:
     def from_conf(cls, conf: cfg.ConfigOpts) -> PlacementClient:
         """Build the client from ``[placement]``, as Nova does."""
         try:
-            auth = ks_loading.load_auth_from_conf_options(conf, "placement")
+            # stevedore logs a WARNING for an unknown plugin name; the
+            # error below says it once, naming the option and the file.
+            with _quiet("stevedore.named"):
+                auth = ks_loading.load_auth_from_conf_options(
+                    conf, "placement")
         except ks_exc.MissingRequiredOptions as exc:
             raise PlacementAuthError(
-                "[placement] auth is incomplete: %s" % exc
+                "[placement] auth is incomplete %s: %s" % (
+                    sources.origin(conf, "placement", "auth_type"), exc)
+            ) from None
+        except ks_exc.NoMatchingPlugin as exc:
+            raise PlacementAuthError(
+                "[placement] auth_type %s is not valid: %s" % (
+                    sources.origin(conf, "placement", "auth_type"), exc)
             ) from None
         if auth is None:
             raise PlacementAuthError(
-                "[placement] auth_type is not set: configure Placement "
+                "[placement] auth_type is not set %s: configure Placement "
                 "credentials as for nova-compute (e.g. auth_type = password "
                 "with a Keystone user, or auth_type = admin_token with "
                 "endpoint and token for a noauth2 Placement)"
+                % sources.where(conf)
             )
         session = ks_loading.load_session_from_conf_options(
             conf, "placement", auth=auth

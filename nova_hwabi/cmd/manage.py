@@ -17,7 +17,8 @@ cell through the API database, prints a table or ``--format json``.
   image-property unset UUID PROPERTY [PROPERTY ...]
 
 Exit codes follow nova-manage's for the same commands; see each command's
-help and the README.
+help and the README. Every command exits 78 (EXIT_CONFIG) when the
+configuration is unusable, with one line naming the option and the file.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ LOG = logging.getLogger(__name__)
 
 EXIT_OK = 0
 EXIT_UNEXPECTED = 1
+EXIT_CONFIG = nova_setup.EXIT_CONFIG
 
 # Exit codes per command, as nova-manage's libvirt and image_property ones.
 GET_NOT_FOUND, GET_NO_TYPE = 2, 3
@@ -575,12 +577,22 @@ def _add_command_parsers(subparsers) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``nova-hwabi-manage``."""
-    conf = nova_setup.start(
+    """Entry point of ``nova-hwabi-manage``.
+
+    Every sub-command exits 78 (``nova_setup.EXIT_CONFIG``) with one line
+    on stderr when the configuration is unusable: ``[api_database]
+    connection`` missing, wrong or unreachable, a wrong option value, an
+    unreadable config file.
+    """
+    return nova_setup.run(
         "nova-hwabi-manage", argv,
         lambda conf: conf.register_cli_opt(cfg.SubCommandOpt(
             "category", title="commands", handler=_add_command_parsers)),
+        _run_command,
     )
+
+
+def _run_command(conf) -> int:
     from nova import context as nova_context
 
     args = conf.category
@@ -593,7 +605,6 @@ def main(argv: list[str] | None = None) -> int:
         first_line = (str(exc).strip().splitlines() or [""])[0][:300]
         return _fail(EXIT_UNEXPECTED, "unexpected %s: %s (run with --debug "
                      "for details)" % (type(exc).__name__, first_line))
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,12 +1,38 @@
-"""Starting a nova-hwabi admin command the way Nova starts nova-manage."""
+"""Starting a nova-hwabi admin command the way Nova starts nova-manage.
+
+Also where every admin command checks its configuration before doing any
+work: an unreadable config file, an option with a wrong value, or a missing
+or unusable ``[api_database] connection`` ends the command with one line
+on stderr naming the option and the file, and ``EXIT_CONFIG``.
+"""
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from collections.abc import Callable
 
+from oslo_config import cfg
+
 from nova_hwabi import compat
+from nova_hwabi.conf import sources
+
+# Exit code of every admin command for a configuration it cannot use:
+# sysexits.h's EX_CONFIG, outside both nova-manage's per-command codes
+# and oslo.upgradecheck's (0-2 results, 255 a check that crashed).
+EXIT_CONFIG = 78
+
+# Option groups whose values a command reads: ours and Nova's we mirror.
+CHECKED_GROUPS = ["hwabi_capabilities", "hwabi_scheduler", "libvirt"]
+
+_API_DATABASE = "[api_database] connection"
+# A table every Nova API database has (nova-manage api_db sync).
+_API_TABLE = "cell_mappings"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message is one line."""
 
 
 def nova_conf():
@@ -16,20 +42,27 @@ def nova_conf():
     to run if eventlet was imported before, so this must come before any
     other Nova import (import_module keeps import sorting from moving it).
     Nova's notice about the choice and eventlet's deprecation warning are
-    muted: an admin command prints only its answer.
+    muted: an admin command prints only its answer. Nova 34 reads the
+    ``--config-file`` files already here: a missing or malformed one
+    raises ConfigError.
     """
-    compat.use_native_threading()
+    try:
+        compat.use_native_threading()
+    except cfg.Error as exc:
+        raise ConfigError(sources.file_error(exc)) from None
     with compat.quiet_nova_startup():
         return importlib.import_module("nova.conf").CONF
 
 
 def start(prog: str, argv: list[str] | None,
-          register_cli: Callable[[object], None]):
+          register_cli: Callable[[object], None], *,
+          api_database: bool = True):
     """Parse ``nova.conf`` and the command line as nova-manage does.
 
     ``register_cli(conf)`` adds the command's sub-commands. Logs go to
     stderr so stdout carries only results (possibly JSON). Returns Nova's
-    CONF, with nova-hwabi's options registered and the databases set up.
+    CONF, with nova-hwabi's options registered, checked (see
+    ``check_config``) and the databases set up. Raises ConfigError.
     """
     conf = nova_conf()
     from nova import objects
@@ -41,8 +74,109 @@ def start(prog: str, argv: list[str] | None,
     register_cli(conf)
     logging.register_options(conf)
     conf.set_default("use_stderr", True)
-    compat.parse_nova_args(
-        [prog, *(sys.argv[1:] if argv is None else argv)], prog)
+    try:
+        compat.parse_nova_args(
+            [prog, *(sys.argv[1:] if argv is None else argv)], prog)
+    except cfg.Error as exc:
+        raise ConfigError(sources.file_error(exc)) from None
+    check_config(conf, prog, api_database=api_database)
     logging.setup(conf, "nova-hwabi")
     objects.register_all()
     return conf
+
+
+def run(prog: str, argv: list[str] | None,
+        register_cli: Callable[[object], None],
+        command: Callable[[object], int], *,
+        api_database: bool = True) -> int:
+    """``command(conf)`` after :func:`start`; EXIT_CONFIG on ConfigError."""
+    try:
+        conf = start(prog, argv, register_cli, api_database=api_database)
+    except ConfigError as exc:
+        print("%s: error: %s" % (prog, exc), file=sys.stderr)
+        return EXIT_CONFIG
+    return command(conf)
+
+
+def check_config(conf, prog: str, *, api_database: bool = True) -> None:
+    """Raise ConfigError unless the options ``prog`` reads are usable.
+
+    Every option of ``CHECKED_GROUPS`` must have a valid value and, with
+    ``api_database``, ``[api_database] connection`` must name a reachable
+    database holding Nova's API tables.
+    """
+    try:
+        sources.validate(conf, CHECKED_GROUPS)
+    except sources.InvalidOptionError as exc:
+        raise ConfigError(str(exc)) from None
+    if api_database:
+        check_api_database(conf, prog)
+
+
+def check_api_database(conf, prog: str) -> None:
+    """Raise ConfigError unless ``[api_database] connection`` is usable.
+
+    Usable: set, a SQLAlchemy URL whose dialect and driver are installed,
+    an existing file for sqlite, a database that accepts a connection and
+    has Nova's API tables. One connection, no retries; the password is
+    never printed.
+    """
+    import sqlalchemy
+    from sqlalchemy import exc as sa_exc
+    from sqlalchemy import pool
+
+    text = conf.api_database.connection
+    if not text:
+        raise ConfigError("%s is not set %s: %s reads Nova's databases" % (
+            _API_DATABASE, sources.where(conf), prog))
+    origin = sources.origin(conf, "api_database", "connection")
+    try:
+        url = sqlalchemy.engine.make_url(text)
+    except sa_exc.ArgumentError:
+        raise ConfigError(
+            "%s %s is not a database URL (e.g. "
+            "mysql+pymysql://nova:PASSWORD@HOST/nova_api)"
+            % (_API_DATABASE, origin)) from None
+    shown = url.render_as_string(hide_password=True)
+    _check_driver(url, shown, origin)
+    if url.get_backend_name() == "sqlite" and url.database not in (
+            None, "", ":memory:") and not os.path.exists(url.database):
+        raise ConfigError(
+            "%s %s names the sqlite file %s, which does not exist: point it "
+            "at Nova's API database" % (_API_DATABASE, origin, url.database))
+    engine = sqlalchemy.create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            has_tables = sqlalchemy.inspect(connection).has_table(_API_TABLE)
+    except sa_exc.DBAPIError as exc:
+        reason = (str(exc.orig).strip().splitlines() or [""])[0]
+        raise ConfigError(
+            "cannot connect to %s = %s %s: %s; check the URL, the server and "
+            "the credentials" % (_API_DATABASE, shown, origin, reason)
+        ) from None
+    finally:
+        engine.dispose()
+    if not has_tables:
+        raise ConfigError(
+            "%s = %s %s is not Nova's API database (no %s table): point it "
+            "at the database nova-api uses (nova-manage api_db sync creates "
+            "the tables)" % (_API_DATABASE, shown, origin, _API_TABLE))
+
+
+def _check_driver(url, shown: str, origin: str) -> None:
+    from sqlalchemy import exc as sa_exc
+
+    try:
+        dialect = url.get_dialect()
+    except sa_exc.NoSuchModuleError:
+        raise ConfigError(
+            "%s = %s %s: unknown database kind %r (e.g. mysql+pymysql, "
+            "postgresql+psycopg2, sqlite)"
+            % (_API_DATABASE, shown, origin, url.drivername)) from None
+    try:
+        dialect.import_dbapi()
+    except ImportError as exc:
+        raise ConfigError(
+            "%s = %s %s needs the Python database driver %s, which is not "
+            "installed here" % (_API_DATABASE, shown, origin,
+                                exc.name or url.drivername)) from None

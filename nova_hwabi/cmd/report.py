@@ -49,6 +49,7 @@ from nova_hwabi.capabilities.samples import sample_names
 from nova_hwabi.capabilities.traits import TraitPolicy
 from nova_hwabi.capabilities.versions import LibvirtVersion
 from nova_hwabi.conf import nova as nova_conf
+from nova_hwabi.conf import sources
 
 LOG = logging.getLogger(__name__)
 
@@ -56,6 +57,10 @@ EXIT_OK = 0
 EXIT_BAD_DOCUMENT = 1
 EXIT_USAGE = 2
 EXIT_LIBVIRT = 3
+
+# Option groups read here; a wrong value in one is a configuration error
+# (exit 2) before anything is read from the host.
+CHECKED_GROUPS = ["hwabi_capabilities", "hwabi_scheduler", "libvirt"]
 
 _EPILOG = """\
 sources (pick one; the default is --connect):
@@ -143,8 +148,11 @@ def main(argv: list[str] | None = None) -> int:
             epilog=_EPILOG,
         )
     except cfg.Error as exc:
-        print("nova-hwabi-report: %s" % exc, file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(EXIT_USAGE, sources.file_error(exc))
+    try:
+        sources.validate(conf, CHECKED_GROUPS)
+    except sources.InvalidOptionError as exc:
+        return _fail(EXIT_USAGE, exc)
     logging.setup(conf, "nova-hwabi")
     try:
         return _run(conf)

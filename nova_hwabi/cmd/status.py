@@ -1,6 +1,7 @@
 """``nova-hwabi-status upgrade check``: is it safe to change machine types?
 
-Checks, with oslo.upgradecheck's codes (0 success, 1 warning, 2 failure):
+Checks, with oslo.upgradecheck's codes (0 success, 1 warning, 2 failure;
+78 when the configuration cannot be used and no check ran):
 
 - instances on libvirt hosts (or on none) that have no recorded machine
   type: until each has one, changing ``[libvirt] hw_machine_type`` changes
@@ -309,20 +310,28 @@ def register_cli_options(conf, checks: Checks) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``nova-hwabi-status``."""
-    nova_setup.nova_conf()  # first: Nova chooses its concurrency backend
-    from nova import context as nova_context
+    """Entry point of ``nova-hwabi-status``.
 
-    conf = nova_setup.start(
-        "nova-hwabi-status", argv,
-        lambda conf: register_cli_options(
-            conf, Checks(conf, nova_context.get_admin_context)),
-    )
+    Exit codes: oslo.upgradecheck's (0 success, 1 warning, 2 failure, 255
+    a check crashed), and 78 (``nova_setup.EXIT_CONFIG``) when no check
+    could run because the configuration is unusable (a missing or wrong
+    ``[api_database] connection``, a wrong option value, an unreadable
+    config file): one line on stderr names the option and the file.
+    """
+    def register(conf) -> None:
+        from nova import context as nova_context
+
+        register_cli_options(
+            conf, Checks(conf, nova_context.get_admin_context))
+
+    return nova_setup.run("nova-hwabi-status", argv, register, _run_checks)
+
+
+def _run_checks(conf) -> int:
     # oslo.upgradecheck reads --json from its module-level CONF, which only
     # its own main() sets; we parse through Nova's config instead.
     upgradecheck.CONF = conf
     return upgradecheck.run(conf)
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -372,8 +372,11 @@ def batch(deployment):
                                    for arg in args))
         for name, (args, _, _) in BATCH.items()
     }
-    broken_api = deployment.root / "empty-api.db"
-    broken_api.touch()
+    # Past the start-up check (it has Nova's cell_mappings table) but
+    # without instance_mappings: an error the command did not foresee.
+    broken_api = deployment.root / "broken-api.db"
+    with sqlite3.connect(broken_api) as connection:
+        connection.execute("CREATE TABLE cell_mappings (id INTEGER)")
     commands["broken-database"] = manage(
         deployment, MT, "get", _uuid(PINNED), *J,
         conf=_write_conf(deployment.root / "broken.conf", broken_api,
