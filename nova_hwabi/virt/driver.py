@@ -151,14 +151,16 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
             super()._register_all_undefined_instance_details(
                 context, self._hwabi_nova_pending(instances))
             return
+        # From init_host: ours first and saved, so that Nova's registration,
+        # which loads the host's instances itself, finds the running
+        # domain's type recorded and keeps it, as at the other seam.
+        context = nova_context.get_admin_context()
+        instances = objects.InstanceList.get_by_host(
+            context, self._host.get_hostname(),
+            expected_attrs=["flavor", "system_metadata"])
+        changed = self._hwabi_record_at_startup(instances)
+        self._hwabi_save(changed.values())
         super()._register_all_undefined_instance_details(*args, **kwargs)
-        if compat.startup_seam() == compat.SEAM_INIT_HOST:
-            context = nova_context.get_admin_context()
-            instances = objects.InstanceList.get_by_host(
-                context, self._host.get_hostname(),
-                expected_attrs=["flavor", "system_metadata"])
-            changed = self._hwabi_record_at_startup(instances)
-            self._hwabi_save(changed.values())
 
     @staticmethod
     def _hwabi_seam_arguments(context, instances):

@@ -49,7 +49,9 @@ def test_old_seam_loads_instances_once_and_records_them():
                            system_metadata={})]
     # Plain Mocks throughout, not autospecced from Nova 34's signatures
     # (oslotest makes patches autospec once Nova's fixtures are loaded).
-    nova = mock.Mock()
+    order = []
+    instances[0].save.side_effect = lambda: order.append("ours saved")
+    nova = mock.Mock(side_effect=lambda: order.append("nova registers"))
     with mock.patch.object(hwabi_driver.compat, "startup_seam",
                            return_value=compat.SEAM_INIT_HOST), \
             mock.patch.object(
@@ -65,6 +67,8 @@ def test_old_seam_loads_instances_once_and_records_them():
     get_by_host.assert_called_once()
     assert instances[0].system_metadata["image_hw_machine_type"]
     instances[0].save.assert_called_once_with()
+    # Nova's registration must find ours recorded, as at the other seam.
+    assert order == ["ours saved", "nova registers"]
 
 
 def test_new_seam_hands_nova_only_what_it_must_register():
@@ -74,7 +78,11 @@ def test_new_seam_hands_nova_only_what_it_must_register():
         for name in hwabi_driver.decisions.NOVA_REGISTERED})
     missing = mock.Mock(system_metadata={})
     nova = mock.Mock()
-    with mock.patch.object(
+    # The seam as Nova 34 has it, whichever series is installed.
+    with mock.patch.object(hwabi_driver.compat, "startup_seam",
+                           return_value=compat.SEAM_PROCESS_INSTANCES_AT_STARTUP
+                           ), \
+            mock.patch.object(
             hwabi_driver.libvirt_driver.LibvirtDriver,
             "_register_all_undefined_instance_details", nova), \
             mock.patch.object(hwabi_driver.objects.InstanceList,
@@ -110,9 +118,11 @@ def test_startup_survives_one_bad_instance_and_saves_only_changed(caplog):
                          system_metadata={
                              k: v for k, v in complete.items()
                              if k != "hwabi_machine_type"})
+    # create: series before Nova 34 have no process_instances_at_startup.
     with mock.patch.object(hwabi_driver.libvirt_driver.LibvirtDriver,
                            "process_instances_at_startup",
-                           mock.Mock(side_effect=lambda ctxt, insts: insts)):
+                           mock.Mock(side_effect=lambda ctxt, insts: insts),
+                           create=True):
         driver.process_instances_at_startup(
             "ctxt", [bad, good, done, unpinned])
     assert good.system_metadata["image_hw_machine_type"]
