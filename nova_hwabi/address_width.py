@@ -46,9 +46,9 @@ LIVE = "live"
 COLD = "cold"
 
 # Nova's task_state of an instance while the scheduler picks a destination
-# for it (nova/compute/api.py, Nova 32 to 34): the API saves it before it
-# calls the conductor. A rebuild is REBUILDING too, but on its own host,
-# with the '_nova_check_type' scheduler hint set to ['rebuild'].
+# for it (nova/compute/api.py, every supported series): the API saves it
+# before it calls the conductor. A rebuild is REBUILDING too, but on its
+# own host, with the '_nova_check_type' scheduler hint set to ['rebuild'].
 MOVE_KIND_BY_TASK_STATE = {
     "migrating": LIVE,          # live_migrate
     "resize_prep": COLD,        # resize, cold migrate (also cross-cell)

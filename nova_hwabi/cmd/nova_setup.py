@@ -42,9 +42,9 @@ def nova_conf():
     to run if eventlet was imported before, so this must come before any
     other Nova import (import_module keeps import sorting from moving it).
     Nova's notice about the choice and eventlet's deprecation warning are
-    muted: an admin command prints only its answer. Nova 34 reads the
-    ``--config-file`` files already here: a missing or malformed one
-    raises ConfigError.
+    muted: an admin command prints only its answer. Some series read
+    the ``--config-file`` files already here (see compat): a missing or
+    malformed one raises ConfigError.
     """
     try:
         compat.use_native_threading()

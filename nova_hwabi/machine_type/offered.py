@@ -3,8 +3,8 @@
 Nova's libvirt driver reports a trait per device bus and model a host's
 QEMU supports (``COMPUTE_STORAGE_BUS_*``, ``COMPUTE_GRAPHICS_MODEL_*``,
 ``COMPUTE_NET_VIF_MODEL_*``, from os-traits), and Nova's image-metadata
-prefilter (nova/scheduler/request_filter.py ``transform_image_metadata``,
-Nova 34) requires them for a request's *image* properties. What an
+prefilter (nova/scheduler/request_filter.py ``transform_image_metadata``)
+requires them for a request's *image* properties. What an
 instance was booted with is recorded in its system metadata
 (``image_hw_disk_bus``...) and is what its guest is defined from at every
 hard reboot and move; :func:`device_traits` turns those records into the
@@ -27,7 +27,7 @@ from nova_hwabi.machine_type import rules
 
 LOG = logging.getLogger(__name__)
 
-# Property -> trait prefix, as Nova 34's transform_image_metadata maps
+# Property -> trait prefix, as Nova's transform_image_metadata maps
 # them (its hw_architecture, hw_emulation_architecture and hw_viommu_model
 # are not device records).
 DEVICE_TRAIT_PREFIXES = {

@@ -21,7 +21,7 @@ from nova_hwabi.machine_type import hooks, rules
 # rescue was started with.
 ABI_PROPERTIES = ("hw_machine_type", *sorted(rules.DEVICE_PROPERTIES))
 
-# Nova's capability names for the two address-space traits (nova 34
+# Nova's capability names for the two address-space traits (Nova's
 # resource tracker: a true capability adds the trait, a false one removes
 # it at every periodic update).
 CAPABILITY_BY_TRAIT = {
@@ -32,7 +32,7 @@ CAPABILITY_BY_TRAIT = {
 
 
 # What Nova's libvirt driver records itself (REGISTER_IMAGE_PROPERTY_
-# DEFAULTS, nova 32 to 34): an instance lacking any of them is new to
+# DEFAULTS, every supported series): an instance lacking any of them is new to
 # start-up recording.
 NOVA_REGISTERED = ("hw_machine_type", "hw_cdrom_bus", "hw_disk_bus",
                    "hw_input_bus", "hw_pointer_model", "hw_video_model",
