@@ -111,9 +111,9 @@ def write_conf(workdir: Path, database: Path) -> Path:
 def setup_nova(conf: Path):
     """Set Nova up as nova-compute does; the admin context."""
     warnings.simplefilter("ignore")
-    from nova import monkey_patch
+    from nova_hwabi import compat
 
-    monkey_patch.patch(backend="threading")
+    compat.use_native_threading()
     from nova import config, context, objects
 
     config.parse_args(["bench", "--config-file", str(conf)])

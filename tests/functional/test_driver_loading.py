@@ -21,8 +21,8 @@ compute_driver = hwabi.HwabiLibvirtDriver
 """
 LOAD = textwrap.dedent("""
     import os, sys
-    from nova import monkey_patch
-    monkey_patch.patch(backend="threading")
+    from nova_hwabi import compat
+    compat.use_native_threading()  # as nova-compute chooses it, any series
     from nova import config
     from nova.virt import driver, fake
     config.parse_args(["nova-compute", "--config-file", sys.argv[1]])
