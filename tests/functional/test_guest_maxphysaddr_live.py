@@ -206,8 +206,6 @@ def test_width_above_host_is_refused_before_define(live_host, guests):
         if bits <= MAX_BITS
         else AddressSpaceRequest(mode="emulate", bits=bits)
     )
-    before = all_domains()
-
     with pytest.raises(AddressSpaceUnsupportedError,
                        match="asks for %d address bits but this host has "
                              "%d" % (bits, live_host.bits)):
@@ -215,8 +213,9 @@ def test_width_above_host_is_refused_before_define(live_host, guests):
                                             live_host.version)
         guests.define("qemu", custom_cpu(element))  # must not be reached
 
+    # Nothing reached libvirt (not compared with the host's whole domain
+    # list: other users of the shared libvirtd define domains meanwhile).
     assert guests.defined == []
-    assert all_domains() == before
     # The element written by hand is refused by libvirt too, so the
     # refusal above is not stricter than libvirt.
     too_wide = "<maxphysaddr mode='emulate' bits='%d'/>" % bits
