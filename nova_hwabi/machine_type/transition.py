@@ -40,7 +40,7 @@ OUTCOMES = (UPDATED, WOULD_UPDATE, UNCHANGED, NEEDS_STOP, REFUSED, FAILED)
 UPDATABLE_VM_STATES = ("stopped", "shelved", "shelved_offloaded")
 
 RANGE_SEPARATOR = ".."
-_GLOB_CHARACTERS = re.compile(r"[a-z0-9._\-*?\[\]!]+")
+_GLOB_CHARACTERS = re.compile(r"[A-Za-z0-9._\-*?\[\]!]+")
 
 
 class InvalidPattern(rules.MachineTypeError):
@@ -99,6 +99,29 @@ def _range_end(pattern: str, text: str, which: str):
     return parsed
 
 
+def _set_error(glob: str) -> str | None:
+    """Why the ``[...]`` sets of ``glob`` are malformed, or None.
+
+    fnmatch reads an unclosed ``[`` as a literal character, so a typo
+    would select nothing and look like a finished transition.
+    """
+    index = 0
+    while index < len(glob):
+        if glob[index] == "]":
+            return "a ']' has no opening '['"
+        if glob[index] != "[":
+            index += 1
+            continue
+        end = glob.find("]", index + 1)
+        if end == -1:
+            return "a '[' has no closing ']'"
+        body = glob[index + 1:end]
+        if body in ("", "!") or "[" in body:
+            return "the set %r is empty or nested" % glob[index:end + 1]
+        index = end + 1
+    return None
+
+
 def _literal_prefix(glob: str) -> str:
     match = re.match(r"[^*?\[]*", glob)
     return match.group(0) if match else ""
@@ -111,7 +134,7 @@ def parse_pattern(text: str) -> Pattern:
     family, variant and flavour, A not newer than B; one end may be
     empty); anything else is a glob with ``*``, ``?`` and ``[...]`` as in
     shell patterns, matched against the whole name, case-sensitively
-    (QEMU's names are lower case).
+    (QEMU's names are lower case but for a few boards such as ``SS-5``).
     """
     if not isinstance(text, str) or not text.strip():
         raise InvalidPattern(
@@ -138,10 +161,15 @@ def parse_pattern(text: str) -> Pattern:
                     "--from %r: the ends differ in flavour (%s, %s)"
                     % (text, first.flavour or "none", last.flavour or "none"))
         return Pattern(text, first=first, last=last)
-    if text.lower() != text or not _GLOB_CHARACTERS.fullmatch(text):
+    if not _GLOB_CHARACTERS.fullmatch(text):
         raise InvalidPattern(
-            "--from %r: a glob uses lower-case letters, digits, '.', '-', "
-            "'_' and the wildcards * ? [...] (e.g. pc-i440fx-*)" % text)
+            "--from %r: a glob uses letters, digits, '.', '-', '_' and the "
+            "wildcards * ? [...] (e.g. pc-i440fx-*)" % text)
+    set_error = _set_error(text)
+    if set_error:
+        raise InvalidPattern(
+            "--from %r: %s; write a set as [45] or [!0] (e.g. "
+            "pc-q35-[45].*)" % (text, set_error))
     return Pattern(text, glob=text, prefix=_literal_prefix(text))
 
 
