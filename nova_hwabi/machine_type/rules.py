@@ -685,6 +685,17 @@ def _parse_config_entry(entry: Any) -> tuple[str, MachineType]:
             "(they run %s)"
             % (value, machine_type.family, arch, " or ".join(families)),
         )
+    # Boards outside the versioned families (raspi3b, SS-5...): QEMU's
+    # documented per-architecture lists say which guests can run them.
+    from nova_hwabi.machine_type import arches  # it imports this module
+
+    documented = arches.documented_arches(value)
+    if documented and arch not in documented:
+        raise _config_error(
+            entry,
+            "%s is a machine of %s (QEMU's documented boards), not of %s"
+            % (value, ", ".join(documented), arch),
+        )
     return arch, machine_type
 
 

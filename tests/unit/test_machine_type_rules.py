@@ -459,6 +459,8 @@ BAD_CONFIG = [
     (["x86_64=pc-q35-5x2junk"], "'x86_64=pc-q35-5x2junk'",
      "'5x2junk' is not a version"),
     (["x86_64=q35=pc"], "'x86_64=q35=pc'", "lower-case letters, digits"),
+    (["x86_64=raspi3b"], "'x86_64=raspi3b'", "a machine of aarch64"),
+    (["aarch64=isapc"], "'aarch64=isapc'", "not of aarch64"),
     (["x86_64 = q35"], "'x86_64 = q35'", "spaces around '='"),
     (["amd64=q35"], "'amd64=q35'", "unknown architecture 'amd64' (Nova "
      "calls it x86_64)"),
