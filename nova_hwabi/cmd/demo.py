@@ -43,7 +43,16 @@ def main(argv: list[str] | None = None) -> int:
     # the demo's modules import Nova's (futurist would load eventlet).
     from nova_hwabi import compat
 
-    compat.use_native_threading()
+    try:
+        compat.use_native_threading()
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith("nova."):
+            raise
+        print("nova-hwabi-demo: error: the demo needs Nova and Placement in "
+              "this Python environment (%s): pip install 'nova-hwabi[demo]' "
+              "-c constraints/nova-34.txt, or run scripts/demo"
+              % sys.executable, file=sys.stderr)
+        return 1
     from nova_hwabi.demo.run import run  # imports Nova: keep --help fast
 
     return run()

@@ -50,6 +50,14 @@ def nova_conf():
         compat.use_native_threading()
     except cfg.Error as exc:
         raise ConfigError(sources.file_error(exc)) from None
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith("nova."):
+            raise
+        # The nova/virt/hwabi shim alone makes 'nova' importable.
+        raise ConfigError(
+            "Nova is not installed in this Python environment (%s): install "
+            "nova-hwabi into Nova's own environment, with the constraints "
+            "file of its series (see the README)" % sys.executable) from None
     with compat.quiet_nova_startup():
         return importlib.import_module("nova.conf").CONF
 
