@@ -149,6 +149,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     except cfg.Error as exc:
         return _fail(EXIT_USAGE, sources.file_error(exc))
+    except SystemExit as exc:
+        # argparse has said why (--help exits 0); a bad value given on the
+        # command line (--format yaml, --interval 0) exits 1 there.
+        return 0 if exc.code in (0, None) else EXIT_USAGE
     try:
         sources.validate(conf, CHECKED_GROUPS)
     except sources.InvalidOptionError as exc:

@@ -158,9 +158,8 @@ def test_bad_config_value_is_exit_2(capsys, tmp_path):
 
 
 def test_unknown_argument_is_exit_2(capsys):
-    with pytest.raises(SystemExit) as raised:
-        report.main(["--bogus"])
-    assert raised.value.code == report.EXIT_USAGE
+    assert report.main(["--bogus"]) == report.EXIT_USAGE
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err
 
 
 def test_deprecated_machine_types_in_table_and_json(capsys):
@@ -180,3 +179,17 @@ def test_deprecated_machine_types_in_table_and_json(capsys):
                        "json")
     assert all(g["deprecated"] == []
                for g in json.loads(out)["guests"])
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--format", "yaml"], "argument --format"),
+    (["--sync", "--interval", "0"], "argument --interval"),
+    (["--sync", "--interval", "abc"], "argument --interval"),
+])
+def test_bad_values_on_the_command_line_are_usage_errors(capsys, argv,
+                                                          message):
+    got, out, err = run(capsys, *argv)
+    assert got == report.EXIT_USAGE
+    assert message in err
+    assert "Traceback" not in err
+    assert out == ""
