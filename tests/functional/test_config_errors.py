@@ -34,6 +34,7 @@ MANAGE_COMMANDS = {
                    "q35"],
     "record": ["machine-type", "record"],
     "audit": ["machine-type", "audit"],
+    "width-audit": ["address-width", "audit"],
     "property-show": ["image-property", "show", UUID],
     "property-list": ["image-property", "list", UUID],
     "property-set": ["image-property", "set", UUID, "--property",
