@@ -102,13 +102,15 @@ CASES = [
       "compute_driver": "hwabi.HwabiLibvirtDriver",
       "driver": "nova_hwabi.virt.driver.HwabiLibvirtDriver",
       "report_bits_ladder": False, "report_machine_type_traits": False,
-      "request_filters": ["address_space"], "require_bits_ladder": False}),
+      # Not written: the option's default applies.
+      "request_filters": ["address_space", "address_width"],
+      "require_bits_ladder": False}),
     ("hwabi-scheduler", "n-sch,n-cpu", {"NOVA_HWABI_SCHEDULER": "True"}, "",
      {"available_filters": [NOVA_FILTERS, OURS],
       "driver": "nova_hwabi.virt.driver.HwabiLibvirtDriver",
       "report_bits_ladder": True, "report_machine_type_traits": True,
-      "request_filters": ["address_space", "machine_type",
-                          "recorded_devices"],
+      "request_filters": ["address_space", "address_width",
+                          "machine_type", "recorded_devices"],
       "require_bits_ladder": True}),
     # An operator's own filters stay, ours come last, once.
     ("existing-filters", "n-sch",
