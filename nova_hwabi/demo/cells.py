@@ -25,6 +25,12 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+# Commands run side by side on these files (the admin commands' tests run
+# a batch concurrently): wait for another writer's lock up to 30 s instead
+# of sqlite's 5 s, past which a busy machine fails with "database is
+# locked".
+SQLITE_OPTIONS = "?timeout=30"
+
 
 class DatabaseSetupError(Exception):
     """A nova-manage step failed; the message names it and says why."""
@@ -36,8 +42,9 @@ def write_conf(path: Path, api: Path, database: Path,
     transport (no message queue), plus ``extra`` lines."""
     path.write_text(
         "[DEFAULT]\ntransport_url = fake:/\n"
-        "[api_database]\nconnection = sqlite:///%s\n"
-        "[database]\nconnection = sqlite:///%s\n%s" % (api, database, extra)
+        "[api_database]\nconnection = sqlite:///%s%s\n"
+        "[database]\nconnection = sqlite:///%s%s\n%s" % (
+            api, SQLITE_OPTIONS, database, SQLITE_OPTIONS, extra)
     )
     return path
 
@@ -77,7 +84,7 @@ class NovaDatabases:
     def url(self, name: str) -> str:
         """The sqlalchemy URL of database ``name`` (``api``, ``cell0``...).
         """
-        return "sqlite:///%s" % self.db[name]
+        return "sqlite:///%s%s" % (self.db[name], SQLITE_OPTIONS)
 
     def create(self) -> dict[str, str]:
         """Create and map every database; {cell name: cell uuid}.
