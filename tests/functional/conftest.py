@@ -44,13 +44,35 @@ def _answers() -> bool:
     ).returncode == 0
 
 
+def _running(name: str, pid_file: Path) -> bool:
+    """Whether ``pid_file`` names a live process called ``name``.
+
+    A machine restored from a snapshot, or a daemon killed with SIGKILL,
+    leaves the PID file behind with no process (or another one) behind it;
+    such a file must not stop us starting the daemon.
+    """
+    try:
+        pid = int(pid_file.read_text().strip())
+        comm = Path("/proc/%d/comm" % pid).read_text().strip()
+    except (OSError, ValueError):
+        return False
+    return comm == name
+
+
+def _why_not_answering() -> str:
+    result = subprocess.run(["virsh", "-c", URI, "version"],
+                            capture_output=True, text=True, timeout=60)
+    return result.stderr.strip() or "no error printed"
+
+
 def _start_daemons() -> list[int]:
     for directory in ("/var/log/libvirt", "/var/lib/libvirt", RUN_DIR):
         os.makedirs(directory, exist_ok=True)
     started = []
     for name, pid_file in DAEMONS:
-        if pid_file.exists():
+        if _running(name, pid_file):
             continue
+        pid_file.unlink(missing_ok=True)
         subprocess.run([name, "--daemon", "--pid-file", str(pid_file)],
                        check=True, timeout=60)
         for _ in range(100):
@@ -78,7 +100,10 @@ def libvirtd():
                 break
             time.sleep(0.2)
         else:
-            pytest.fail("libvirtd started but %s does not answer" % URI)
+            pytest.fail(
+                "libvirtd started but %s does not answer after 20 s: %s "
+                "(see /var/log/libvirt/)" % (URI, _why_not_answering())
+            )
     yield URI
     for pid in reversed(started):
         with contextlib.suppress(ProcessLookupError):
