@@ -185,8 +185,10 @@ def _fail(code: int, message) -> int:
 
 def _run(conf: cfg.ConfigOpts) -> int:
     if conf.list_samples:
-        for name in sample_names():
-            print(name)
+        if conf.format == "json":
+            print(json.dumps(sample_names(), indent=2))
+        else:
+            print("\n".join(sample_names()))
         return EXIT_OK
     _check_sync_options(conf)
     client = placement.PlacementClient.from_conf(conf) if conf.sync else None
@@ -310,14 +312,22 @@ def _documents(conf: cfg.ConfigOpts, policy: TraitPolicy):
         raise UsageError(
             "choose one source: --%s" % " or --".join(chosen)
         )
-    if conf.sample:
-        return host_report.read_sample(conf.sample, policy)
     if conf.capabilities:
         return _file_documents(conf), policy
-    if conf.domcapabilities or conf.libvirt_version:
+    # These describe saved files; a sample or a live host carries its own,
+    # so accepting them there would silently report something else.
+    misplaced = [
+        "--" + name for name in ("domcapabilities", "libvirt-version",
+                                 "hostname")
+        if conf[name.replace("-", "_")]
+    ]
+    if misplaced:
         raise UsageError(
-            "--domcapabilities and --libvirt-version go with --capabilities"
+            "%s: only go with --capabilities (saved files); a sample or a "
+            "live host reports its own" % ", ".join(misplaced)
         )
+    if conf.sample:
+        return host_report.read_sample(conf.sample, policy)
     uri = conf.connect or nova_conf.connection_uri(conf)
     return host_report.read_live(uri, policy.virt_type), policy
 

@@ -26,6 +26,12 @@ def test_list_samples(capsys):
     assert out.split() == list(sample_names())
 
 
+def test_list_samples_json(capsys):
+    code, out, _ = run(capsys, "--list-samples", "--format", "json")
+    assert code == report.EXIT_OK
+    assert json.loads(out) == list(sample_names())
+
+
 def test_sample_table_shows_bits_and_reasons(capsys):
     code, out, _ = run(capsys, "--sample", "x86_64-kvm-debian12")
     assert code == report.EXIT_OK
@@ -122,7 +128,18 @@ def test_config_file_enables_trait_families(capsys, tmp_path):
     (["--capabilities", "/dev/null", "--libvirt-version", "nine"],
      report.EXIT_USAGE, "expected X.Y.Z"),
     (["--libvirt-version", "9.0.0"], report.EXIT_USAGE,
-     "go with --capabilities"),
+     "--libvirt-version: only go with --capabilities"),
+    # A sample or a live host has its own name, version and domain
+    # capabilities: the options for saved files must not be ignored.
+    (["--sample", "s390x-ccw", "--hostname", "cmp1"], report.EXIT_USAGE,
+     "--hostname: only go with --capabilities"),
+    (["--sample", "s390x-ccw", "--libvirt-version", "9.0.0"],
+     report.EXIT_USAGE, "--libvirt-version: only go with --capabilities"),
+    (["--sample", "s390x-ccw", "--domcapabilities", "/dev/null",
+      "--hostname", "cmp1"], report.EXIT_USAGE,
+     "--domcapabilities, --hostname: only go with --capabilities"),
+    (["--connect", "qemu:///system", "--hostname", "cmp1"],
+     report.EXIT_USAGE, "--hostname: only go with --capabilities"),
     (["--capabilities", "/no/such/file", "--libvirt-version", "9.0.0"],
      report.EXIT_BAD_DOCUMENT, "cannot access /no/such/file"),
     (["--capabilities", "/dev/null", "--libvirt-version", "9.0.0"],
