@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from oslo_config import cfg
 
 from nova_hwabi import conf as hwabi_conf
@@ -71,3 +72,22 @@ def test_new_config_does_not_touch_global_conf():
     conf = hwabi_conf.new_config()
     assert "hwabi_capabilities" in conf
     assert sorted(cfg.CONF) == before
+
+
+def test_default_guest_arch_choices_are_novas():
+    from nova.objects import fields
+
+    from nova_hwabi.conf import scheduler
+
+    assert set(scheduler.GUEST_ARCHES) == set(fields.Architecture.ALL)
+
+
+def test_default_guest_arch_refuses_a_name_nova_does_not_know(tmp_path):
+    conf_file = tmp_path / "nova.conf"
+    conf_file.write_text("[hwabi_scheduler]\ndefault_guest_arch = amd64\n")
+    conf = cfg.ConfigOpts()
+    hwabi_conf.register_opts(conf)
+    conf(["--config-file", str(conf_file)])
+    with pytest.raises(ValueError, match="amd64") as raised:
+        _ = conf.hwabi_scheduler.default_guest_arch
+    assert "x86_64" in str(raised.value)
