@@ -153,11 +153,28 @@ def _drift(recorded, pinned, running, resolved) -> list[str]:
     if recorded and resolved and running and resolved != running:
         findings.append(
             "Nova's record %s means %s on this host but the guest runs %s: "
-            "a hard reboot or move would change its chipset; pin it with "
+            "a hard reboot or move would change its %s; pin it with "
             "nova-hwabi-manage machine-type update UUID %s"
-            % (recorded, resolved, running, running)
+            % (recorded, resolved, running, _what_changes(resolved, running),
+               running)
         )
     return findings
+
+
+def _what_changes(resolved: str, running: str) -> str:
+    """"chipset" across families (pc -> q35), else the machine version.
+
+    Two versions of one family keep the chipset but not the guest ABI
+    (device defaults, CPU flags), which still matters to the guest.
+    """
+    try:
+        old = rules.parse_machine_type(running)
+        new = rules.parse_machine_type(resolved)
+    except rules.MachineTypeError:
+        return "machine type"
+    if (old.family, old.variant) == (new.family, new.variant):
+        return "machine type version (same chipset, another ABI)"
+    return "chipset"
 
 
 def audit_local_instances(ctxt, host: LocalHost, conf: Any) -> list[Audit]:
