@@ -416,7 +416,11 @@ def _change_properties(ctxt, args, changes) -> int:
     }
     if warnings:
         data["warnings"] = warnings
-    _Output(args.format).emit(data)
+    _Output(args.format).emit(data, rows=[
+        ("instance", args.instance_uuid),
+        *((name, "%s -> %s" % (previous or "-", new or "- (unset)"))
+          for name, (previous, new) in sorted(changed.items())),
+    ])
     return EXIT_OK
 
 
