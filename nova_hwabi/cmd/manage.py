@@ -30,8 +30,7 @@ import sys
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from nova_hwabi import traits, values
-from nova_hwabi.capabilities import placement
+from nova_hwabi import placement, traits, values
 from nova_hwabi.capabilities.errors import LibvirtConnectionError
 from nova_hwabi.cmd import nova_setup
 from nova_hwabi.conf import nova as nova_options
@@ -314,7 +313,7 @@ def machine_type_audit(ctxt, args) -> int:
 
 def _audit_offers(ctxt, conf, host, audits):
     """({uuid: reasons}, None), or ({}, why Placement was not asked)."""
-    from nova_hwabi.capabilities import placement
+    from nova_hwabi import placement
     from nova_hwabi.machine_type import offered
 
     arches = {domain.uuid: domain.arch for domain in host.domains}
@@ -428,7 +427,7 @@ def _unoffered_warnings(conf, values: dict[str, str]) -> list[str]:
     when it cannot tell: no [placement] credentials, Placement
     unreachable, or no host reporting device traits at all.
     """
-    from nova_hwabi.capabilities import placement
+    from nova_hwabi import placement
     from nova_hwabi.machine_type import offered
 
     wanted = {name: offered.device_trait(name, value)

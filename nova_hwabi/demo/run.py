@@ -34,11 +34,11 @@ from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import session as ks_session
 from keystoneauth1 import token_endpoint
 
+from nova_hwabi import placement
 from nova_hwabi.address_space import (
     AddressSpaceRequestError,
     translate,
 )
-from nova_hwabi.capabilities import placement
 from nova_hwabi.capabilities.traits import TraitPolicy
 from nova_hwabi.demo import abi
 from nova_hwabi.demo import fleet as demo_fleet

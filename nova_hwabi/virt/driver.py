@@ -48,10 +48,10 @@ from nova_hwabi.capabilities import (
     parse_guest_domain,
     parse_host_capabilities,
 )
-from nova_hwabi.capabilities.placement import merge_owned_traits
 from nova_hwabi.conf import nova as nova_options
 from nova_hwabi.machine_type import hooks
 from nova_hwabi.machine_type.recorder import LocalHost
+from nova_hwabi.placement import merge_owned_traits
 from nova_hwabi.traits import is_owned_custom
 from nova_hwabi.virt import decisions
 
