@@ -25,12 +25,12 @@ from nova_hwabi.capabilities.errors import (
 )
 from nova_hwabi.capabilities.host import parse_host_capabilities
 from nova_hwabi.capabilities.model import HostCapabilities
-from nova_hwabi.capabilities.samples import load_sample
-from nova_hwabi.capabilities.traits import (
+from nova_hwabi.capabilities.reported_traits import (
     HostTraits,
     TraitPolicy,
     host_traits,
 )
+from nova_hwabi.capabilities.samples import load_sample
 from nova_hwabi.capabilities.versions import LibvirtVersion
 from nova_hwabi.conf.capabilities import DEFAULT_MAX_XML_BYTES
 

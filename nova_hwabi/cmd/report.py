@@ -41,8 +41,8 @@ from nova_hwabi.capabilities.errors import (
     LibvirtConnectionError,
     UnknownSampleError,
 )
+from nova_hwabi.capabilities.reported_traits import TraitPolicy
 from nova_hwabi.capabilities.samples import sample_names
-from nova_hwabi.capabilities.traits import TraitPolicy
 from nova_hwabi.capabilities.versions import LibvirtVersion
 from nova_hwabi.conf import nova as nova_conf
 from nova_hwabi.conf import sources

@@ -39,7 +39,7 @@ from nova_hwabi.address_space import (
     AddressSpaceRequestError,
     translate,
 )
-from nova_hwabi.capabilities.traits import TraitPolicy
+from nova_hwabi.capabilities.reported_traits import TraitPolicy
 from nova_hwabi.demo import abi
 from nova_hwabi.demo import fleet as demo_fleet
 from nova_hwabi.demo.cells import (

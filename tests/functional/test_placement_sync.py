@@ -53,8 +53,8 @@ from nova_hwabi import conf as hwabi_conf
 from nova_hwabi import placement
 from nova_hwabi import traits as hwabi_traits
 from nova_hwabi.capabilities import report as host_report
+from nova_hwabi.capabilities.reported_traits import TraitPolicy
 from nova_hwabi.capabilities.samples import load_sample
-from nova_hwabi.capabilities.traits import TraitPolicy
 from nova_hwabi.cmd import report as report_cmd
 from nova_hwabi.demo.placement_server import ADMIN_TOKEN, EmbeddedPlacement
 

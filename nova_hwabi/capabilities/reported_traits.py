@@ -1,4 +1,8 @@
-"""Host traits derived from parsed capabilities, each with its reason.
+"""The traits a host reports, decided from its capabilities, with reasons.
+
+What goes on the compute node's resource provider (:func:`host_traits`
+under a :class:`TraitPolicy`); the trait names themselves are
+:mod:`nova_hwabi.traits`.
 
 The address-space traits are reported only when a guest asking for them
 can really start on the host, which is stricter than upstream Nova (it
