@@ -35,7 +35,7 @@ from oslo_log import log as logging
 from nova_hwabi import conf as hwabi_conf
 from nova_hwabi import placement
 from nova_hwabi import traits as hwabi_traits
-from nova_hwabi.capabilities import report as host_report
+from nova_hwabi.capabilities import host_report
 from nova_hwabi.capabilities.errors import (
     CapabilitiesError,
     LibvirtConnectionError,

@@ -52,7 +52,7 @@ from nova.compute import provider_config as nova_provider_config
 from nova_hwabi import conf as hwabi_conf
 from nova_hwabi import placement
 from nova_hwabi import traits as hwabi_traits
-from nova_hwabi.capabilities import report as host_report
+from nova_hwabi.capabilities import host_report
 from nova_hwabi.capabilities.reported_traits import TraitPolicy
 from nova_hwabi.capabilities.samples import load_sample
 from nova_hwabi.cmd import report as report_cmd
