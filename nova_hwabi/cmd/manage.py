@@ -33,7 +33,7 @@ from oslo_log import log as logging
 from nova_hwabi import placement, traits, values
 from nova_hwabi.capabilities.errors import LibvirtConnectionError
 from nova_hwabi.cmd import nova_setup
-from nova_hwabi.conf import nova as nova_options
+from nova_hwabi.conf import libvirt as libvirt_opts
 from nova_hwabi.machine_type import recorder, records, rules, width_audit
 from nova_hwabi.machine_type import transition as transitions
 
@@ -234,7 +234,7 @@ def machine_type_transition(ctxt, args) -> int:
 
 
 def _local_host(args):
-    uri = args.connect or nova_options.connection_uri(args.conf)
+    uri = args.connect or libvirt_opts.connection_uri(args.conf)
     return recorder.read_local_host(uri)
 
 

@@ -44,7 +44,7 @@ from nova_hwabi.capabilities.errors import (
 from nova_hwabi.capabilities.reported_traits import TraitPolicy
 from nova_hwabi.capabilities.samples import sample_names
 from nova_hwabi.capabilities.versions import LibvirtVersion
-from nova_hwabi.conf import nova as nova_conf
+from nova_hwabi.conf import libvirt as libvirt_opts
 from nova_hwabi.conf import sources
 from nova_hwabi.placement.provider_config import (
     ProviderConfigError,
@@ -340,7 +340,7 @@ def _documents(conf: cfg.ConfigOpts, policy: TraitPolicy):
         raise UsageError(
             "--domcapabilities and --libvirt-version go with --capabilities"
         )
-    uri = conf.connect or nova_conf.connection_uri(conf)
+    uri = conf.connect or libvirt_opts.connection_uri(conf)
     return host_report.read_live(uri, policy.virt_type), policy
 
 

@@ -48,7 +48,7 @@ from nova_hwabi.capabilities import (
     parse_guest_domain,
     parse_host_capabilities,
 )
-from nova_hwabi.conf import nova as nova_options
+from nova_hwabi.conf import libvirt as libvirt_opts
 from nova_hwabi.machine_type import hooks
 from nova_hwabi.machine_type.recorder import LocalHost
 from nova_hwabi.placement import merge_owned_traits
@@ -496,7 +496,7 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
             ).guest_cpu_element(
                 self._hwabi_host_capabilities(),
                 self._hwabi_libvirt_version(),
-                cpu_mode=nova_options.effective_cpu_mode(CONF),
+                cpu_mode=libvirt_opts.effective_cpu_mode(CONF),
             )
         except address_space.AddressSpaceRequestError as exc:
             raise exception.Invalid(
