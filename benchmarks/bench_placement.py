@@ -69,9 +69,9 @@ from nova.scheduler import utils as scheduler_utils  # noqa: E402
 from nova.scheduler.client import report as nova_report  # noqa: E402
 
 from nova_hwabi import conf as hwabi_conf  # noqa: E402
-from nova_hwabi.capabilities import placement  # noqa: E402
-from nova_hwabi.capabilities import report as host_report  # noqa: E402
-from nova_hwabi.capabilities.traits import TraitPolicy  # noqa: E402
+from nova_hwabi import placement  # noqa: E402
+from nova_hwabi.capabilities import host_report  # noqa: E402
+from nova_hwabi.capabilities.reported_traits import TraitPolicy  # noqa: E402
 from nova_hwabi.demo.placement_server import (  # noqa: E402
     ADMIN_TOKEN,
     EmbeddedPlacement,

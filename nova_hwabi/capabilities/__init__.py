@@ -36,7 +36,7 @@ from nova_hwabi.capabilities.model import (
     MaxPhysAddr,
     NUMACell,
 )
-from nova_hwabi.capabilities.traits import (
+from nova_hwabi.capabilities.reported_traits import (
     HostTraits,
     TraitDecision,
     TraitPolicy,

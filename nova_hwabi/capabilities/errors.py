@@ -1,4 +1,4 @@
-"""The one exception type libvirt XML input can produce."""
+"""Errors of reading a host: its libvirt XML, libvirt itself, a sample."""
 
 
 class CapabilitiesError(ValueError):

@@ -1,1 +1,15 @@
-"""Console scripts: ``nova-hwabi-report`` (more to come)."""
+"""Console scripts, one module per command (setup.cfg ``console_scripts``).
+
+``nova-hwabi-report`` (:mod:`~nova_hwabi.cmd.report`): what a compute host
+offers and which traits it reports; ``--sync`` to Placement or
+``--provider-config``.
+``nova-hwabi-manage`` (:mod:`~nova_hwabi.cmd.manage`): machine types and
+device models of instances, and the address-width audit.
+``nova-hwabi-status`` (:mod:`~nova_hwabi.cmd.status`): upgrade checks.
+``nova-hwabi-scheduler`` (:mod:`~nova_hwabi.cmd.scheduler`): nova-scheduler
+with nova-hwabi's request filters.
+``nova-hwabi-demo`` (:mod:`~nova_hwabi.cmd.demo`): the end-to-end demo.
+:mod:`~nova_hwabi.cmd.nova_setup` starts the admin commands as nova-manage
+starts and checks their configuration. Each command documents its exit
+codes in its ``--help``.
+"""

@@ -30,11 +30,10 @@ import sys
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from nova_hwabi import traits, values
-from nova_hwabi.capabilities import placement
+from nova_hwabi import placement, traits, values
 from nova_hwabi.capabilities.errors import LibvirtConnectionError
 from nova_hwabi.cmd import nova_setup
-from nova_hwabi.conf import nova as nova_options
+from nova_hwabi.conf import libvirt as libvirt_opts
 from nova_hwabi.machine_type import recorder, records, rules, width_audit
 from nova_hwabi.machine_type import transition as transitions
 
@@ -235,7 +234,7 @@ def machine_type_transition(ctxt, args) -> int:
 
 
 def _local_host(args):
-    uri = args.connect or nova_options.connection_uri(args.conf)
+    uri = args.connect or libvirt_opts.connection_uri(args.conf)
     return recorder.read_local_host(uri)
 
 
@@ -314,7 +313,7 @@ def machine_type_audit(ctxt, args) -> int:
 
 def _audit_offers(ctxt, conf, host, audits):
     """({uuid: reasons}, None), or ({}, why Placement was not asked)."""
-    from nova_hwabi.capabilities import placement
+    from nova_hwabi import placement
     from nova_hwabi.machine_type import offered
 
     arches = {domain.uuid: domain.arch for domain in host.domains}
@@ -432,7 +431,7 @@ def _unoffered_warnings(conf, values: dict[str, str]) -> list[str]:
     when it cannot tell: no [placement] credentials, Placement
     unreachable, or no host reporting device traits at all.
     """
-    from nova_hwabi.capabilities import placement
+    from nova_hwabi import placement
     from nova_hwabi.machine_type import offered
 
     wanted = {name: offered.device_trait(name, value)

@@ -35,7 +35,7 @@ class ConfigError(Exception):
     """The configuration cannot be used; the message is one line."""
 
 
-def nova_conf():
+def import_nova_conf():
     """Nova's global CONF, after Nova has chosen native threading.
 
     Nova picks eventlet or threads when its first modules load and refuses
@@ -72,7 +72,7 @@ def start(prog: str, argv: list[str] | None,
     CONF, with nova-hwabi's options registered, checked (see
     ``check_config``) and the databases set up. Raises ConfigError.
     """
-    conf = nova_conf()
+    conf = import_nova_conf()
     from nova import objects
     from oslo_log import log as logging
 

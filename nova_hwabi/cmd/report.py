@@ -33,23 +33,23 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_hwabi import conf as hwabi_conf
+from nova_hwabi import placement
 from nova_hwabi import traits as hwabi_traits
-from nova_hwabi.capabilities import placement
-from nova_hwabi.capabilities import report as host_report
+from nova_hwabi.capabilities import host_report
 from nova_hwabi.capabilities.errors import (
     CapabilitiesError,
     LibvirtConnectionError,
     UnknownSampleError,
 )
-from nova_hwabi.capabilities.provider_config import (
+from nova_hwabi.capabilities.reported_traits import TraitPolicy
+from nova_hwabi.capabilities.samples import sample_names
+from nova_hwabi.capabilities.versions import LibvirtVersion
+from nova_hwabi.conf import libvirt as libvirt_opts
+from nova_hwabi.conf import sources
+from nova_hwabi.placement.provider_config import (
     ProviderConfigError,
     provider_config_yaml,
 )
-from nova_hwabi.capabilities.samples import sample_names
-from nova_hwabi.capabilities.traits import TraitPolicy
-from nova_hwabi.capabilities.versions import LibvirtVersion
-from nova_hwabi.conf import nova as nova_conf
-from nova_hwabi.conf import sources
 
 LOG = logging.getLogger(__name__)
 
@@ -57,6 +57,20 @@ EXIT_OK = 0
 EXIT_BAD_DOCUMENT = 1
 EXIT_USAGE = 2
 EXIT_LIBVIRT = 3
+EXIT_PLACEMENT_UNREACHABLE = 4
+EXIT_PLACEMENT_AUTH = 5
+EXIT_NO_PROVIDER = 6
+EXIT_PROVIDER_CONFLICT = 7
+EXIT_PLACEMENT_ANSWER = 8
+
+# Each kind of Placement failure and its exit code; the first match wins.
+PLACEMENT_EXIT_CODES = (
+    (placement.PlacementUnreachableError, EXIT_PLACEMENT_UNREACHABLE),
+    (placement.PlacementAuthError, EXIT_PLACEMENT_AUTH),
+    (placement.ProviderNotFoundError, EXIT_NO_PROVIDER),
+    (placement.PlacementConflictError, EXIT_PROVIDER_CONFLICT),
+    (placement.PlacementRequestError, EXIT_PLACEMENT_ANSWER),
+)
 
 # Option groups read here; a wrong value in one is a configuration error
 # (exit 2) before anything is read from the host.
@@ -175,7 +189,15 @@ def main(argv: list[str] | None = None) -> int:
     except ProviderConfigError as exc:
         return _fail(EXIT_USAGE, exc)
     except placement.PlacementError as exc:
-        return _fail(exc.exit_code, exc)
+        return _fail(placement_exit_code(exc), exc)
+
+
+def placement_exit_code(exc: placement.PlacementError) -> int:
+    """The exit code of ``nova-hwabi-report`` for a Placement failure."""
+    for kind, code in PLACEMENT_EXIT_CODES:
+        if isinstance(exc, kind):
+            return code
+    return EXIT_PLACEMENT_UNREACHABLE
 
 
 def _fail(code: int, message) -> int:
@@ -328,7 +350,7 @@ def _documents(conf: cfg.ConfigOpts, policy: TraitPolicy):
         )
     if conf.sample:
         return host_report.read_sample(conf.sample, policy)
-    uri = conf.connect or nova_conf.connection_uri(conf)
+    uri = conf.connect or libvirt_opts.connection_uri(conf)
     return host_report.read_live(uri, policy.virt_type), policy
 
 

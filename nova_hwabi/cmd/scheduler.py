@@ -19,10 +19,10 @@ def main() -> None:
     # imported before, so it must be the first Nova module loaded here;
     # import_module keeps import sorting from moving it.
     nova_scheduler = importlib.import_module("nova.cmd.scheduler")
-    nova_conf = importlib.import_module("nova.conf")
+    conf = importlib.import_module("nova.conf").CONF
     from nova_hwabi.request_filters import register_with_nova
 
-    register_with_nova(nova_conf.CONF)
+    register_with_nova(conf)
     nova_scheduler.main()
 
 

@@ -37,7 +37,7 @@ import sys
 from oslo_config import cfg
 from oslo_upgradecheck import upgradecheck
 
-from nova_hwabi.capabilities import placement
+from nova_hwabi import placement
 from nova_hwabi.cmd import nova_setup
 from nova_hwabi.machine_type import offered, records, rules
 

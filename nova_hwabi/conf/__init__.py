@@ -3,13 +3,13 @@
 One module per option group, each with ``register_opts(conf)`` and
 ``list_opts()``. Our own groups are prefixed ``hwabi_`` so they can live in
 ``nova.conf`` beside Nova's. The few Nova options we read are declared in
-:mod:`nova_hwabi.conf.nova` and registered only where Nova has not
+:mod:`nova_hwabi.conf.libvirt` and registered only where Nova has not
 registered them already.
 """
 
 from oslo_config import cfg
 
-from nova_hwabi.conf import capabilities, nova, placement, scheduler
+from nova_hwabi.conf import capabilities, libvirt, placement, scheduler
 
 _OWN_GROUP_MODULES = (capabilities, scheduler)
 
@@ -21,7 +21,7 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     """
     for module in _OWN_GROUP_MODULES:
         module.register_opts(conf)
-    nova.register_opts(conf)
+    libvirt.register_opts(conf)
     placement.register_opts(conf)
 
 

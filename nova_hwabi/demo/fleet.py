@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nova_hwabi.capabilities import report as host_report
+from nova_hwabi.capabilities import host_report
 from nova_hwabi.capabilities.model import HostCapabilities
+from nova_hwabi.capabilities.reported_traits import TraitPolicy
 from nova_hwabi.capabilities.samples import sample_names
-from nova_hwabi.capabilities.traits import TraitPolicy
 from nova_hwabi.filters import inprocess
 
 DISK_GB = 2000

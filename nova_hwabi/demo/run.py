@@ -34,8 +34,12 @@ from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import session as ks_session
 from keystoneauth1 import token_endpoint
 
-from nova_hwabi.capabilities import placement
-from nova_hwabi.capabilities.traits import TraitPolicy
+from nova_hwabi import placement
+from nova_hwabi.address_space import (
+    AddressSpaceRequestError,
+    translate,
+)
+from nova_hwabi.capabilities.reported_traits import TraitPolicy
 from nova_hwabi.demo import abi
 from nova_hwabi.demo import fleet as demo_fleet
 from nova_hwabi.demo.cells import (
@@ -45,10 +49,6 @@ from nova_hwabi.demo.cells import (
 )
 from nova_hwabi.demo.placement_server import ADMIN_TOKEN, EmbeddedPlacement
 from nova_hwabi.machine_type import rules
-from nova_hwabi.request_filters.address_space import (
-    AddressSpaceRequestError,
-    translate,
-)
 
 CANDIDATES_MICROVERSION = "1.35"
 SETUP_MICROVERSION = "1.39"

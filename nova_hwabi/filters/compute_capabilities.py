@@ -13,15 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from nova_hwabi.address_space import (
+    AddressSpaceRequestError,
+    translate,
+)
 from nova_hwabi.filters import base, host_data
 from nova_hwabi.filters.extra_specs import (
     Predicate,
     SpecSyntaxError,
     parse_requirement,
-)
-from nova_hwabi.request_filters.address_space import (
-    AddressSpaceRequestError,
-    translate,
 )
 
 _CAPABILITIES = "capabilities"

@@ -17,11 +17,11 @@ from typing import Any
 from nova.objects import fields
 from oslo_utils import versionutils
 
-from nova_hwabi.filters import base, host_data
-from nova_hwabi.request_filters.address_space import (
+from nova_hwabi.address_space import (
     AddressSpaceRequestError,
     translate,
 )
+from nova_hwabi.filters import base, host_data
 
 
 @dataclass(frozen=True, slots=True)

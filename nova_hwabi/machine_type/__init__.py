@@ -1,9 +1,12 @@
 """Machine types and device buses/models of Nova instances.
 
-Holds the rules today (:mod:`nova_hwabi.machine_type.rules`: parsing
-machine type names, the update rules, the default machine type and the
-device bus/model property checks); the recording hooks and the admin
-commands on Nova's instance records are to come.
+The rules (:mod:`nova_hwabi.machine_type.rules`: parsing machine type
+names, the update rules, the default machine type and the device
+bus/model property checks) are exported here. Beside them: the recording
+hooks (``hooks``), instance records in Nova's cells (``records``), the
+compute-side recorder and drift audit (``recorder``), fleet transitions
+(``transition``), what hosts offer (``offered``), guest architectures
+(``arches``) and the address-width audit (``width_audit``).
 
 Public API::
 

@@ -84,8 +84,8 @@ def machine_type_traits(arch: str, machine_type: str) -> tuple[str, str]:
 class Offers:
     """How many resource providers carry a trait, asked once per trait.
 
-    ``client`` is a :class:`nova_hwabi.capabilities.placement.
-    PlacementClient`; its ``PlacementError`` subclasses propagate.
+    ``client`` is a :class:`nova_hwabi.placement.PlacementClient`; its
+    ``PlacementError`` subclasses propagate.
     Custom traits Placement does not know count as carried by none
     (asking for an unknown trait is an HTTP 400).
     """

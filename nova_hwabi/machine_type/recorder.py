@@ -14,7 +14,11 @@ from typing import Any
 
 from oslo_log import log as logging
 
-from nova_hwabi.capabilities import parse_guest_domain, parse_host_capabilities
+from nova_hwabi.capabilities import (
+    connection,
+    parse_guest_domain,
+    parse_host_capabilities,
+)
 from nova_hwabi.capabilities.errors import (
     CapabilitiesError,
     LibvirtConnectionError,
@@ -48,16 +52,8 @@ class LocalHost:
 
 def read_local_host(uri: str) -> LocalHost:
     """Read capabilities and every domain's XML from libvirt at ``uri``."""
-    from nova_hwabi.capabilities.report import import_libvirt
-
-    libvirt = import_libvirt()
-    try:
-        conn = libvirt.openReadOnly(uri)
-    except libvirt.libvirtError as exc:
-        raise LibvirtConnectionError(
-            "cannot connect to libvirt at %s: %s" % (
-                uri, exc.get_error_message() or exc)
-        ) from None
+    libvirt = connection.import_libvirt()
+    conn = connection.connect(uri, read_only=True)
     try:
         capabilities = parse_host_capabilities(conn.getCapabilities())
         domains = []
@@ -70,7 +66,7 @@ def read_local_host(uri: str) -> LocalHost:
         return LocalHost(capabilities, tuple(domains))
     except libvirt.libvirtError as exc:
         raise LibvirtConnectionError(
-            "libvirt at %s failed: %s" % (uri, exc.get_error_message() or exc)
+            "libvirt at %s failed: %s" % (uri, connection.error_message(exc))
         ) from None
     finally:
         conn.close()

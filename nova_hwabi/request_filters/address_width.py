@@ -22,12 +22,12 @@ from __future__ import annotations
 from oslo_log import log as logging
 
 from nova_hwabi import address_width
-from nova_hwabi.request_filters import moving
-from nova_hwabi.request_filters.address_space import (
+from nova_hwabi.address_space import (
     PASSTHROUGH,
     AddressSpaceRequestError,
     translate,
 )
+from nova_hwabi.request_filters import moving
 
 LOG = logging.getLogger(__name__)
 

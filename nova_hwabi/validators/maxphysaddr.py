@@ -2,12 +2,12 @@
 
 Each key is validated on its own, as Nova's API validates every extra spec
 independently; the rules that involve both keys (and the image) are
-enforced by :func:`nova_hwabi.request_filters.address_space.translate` in
+enforced by :func:`nova_hwabi.address_space.translate` in
 the scheduler, which rejects such requests with a message.
 
 Each value is read by the same parser as the scheduler and the compute
-side (:func:`~nova_hwabi.request_filters.address_space.parse_bits`,
-:func:`~nova_hwabi.request_filters.address_space.parse_mode`): Nova's own
+side (:func:`~nova_hwabi.address_space.parse_bits`,
+:func:`~nova_hwabi.address_space.parse_mode`): Nova's own
 ``int`` check takes ``'+46'`` and ``'4_6'``, which the scheduler would then
 refuse, so the API would store a flavor no host can ever take.
 """
@@ -17,8 +17,7 @@ from __future__ import annotations
 import functools
 import re
 
-from nova_hwabi.conf.capabilities import MAX_BITS, MIN_BITS
-from nova_hwabi.request_filters.address_space import (
+from nova_hwabi.address_space import (
     FLAVOR_BITS,
     FLAVOR_MODE,
     MODES,
@@ -26,6 +25,7 @@ from nova_hwabi.request_filters.address_space import (
     parse_bits,
     parse_mode,
 )
+from nova_hwabi.conf.capabilities import MAX_BITS, MIN_BITS
 
 
 @functools.cache

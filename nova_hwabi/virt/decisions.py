@@ -13,7 +13,7 @@ from typing import Any
 
 from nova_hwabi import traits as hwabi_traits
 from nova_hwabi.capabilities.model import HostCapabilities
-from nova_hwabi.capabilities.traits import HostTraits
+from nova_hwabi.capabilities.reported_traits import HostTraits
 from nova_hwabi.machine_type import hooks, rules
 
 # The image properties that define the guest's hardware ABI: the ones the

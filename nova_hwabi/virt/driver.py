@@ -17,7 +17,7 @@ override over the pure helpers in :mod:`nova_hwabi.virt.decisions` and
   hw_machine_type``; a host whose QEMU lacks the recorded type refuses
   before touching the guest;
 - ``<maxphysaddr>`` is rendered from the typed request
-  (:mod:`nova_hwabi.request_filters.address_space`), and each definition
+  (:mod:`nova_hwabi.address_space`), and each definition
   of the guest on a host records the address width it runs with
   (:mod:`nova_hwabi.address_width`), which the scheduler keeps on moves;
 - the address-space capabilities and the opt-in custom traits are what
@@ -39,7 +39,7 @@ from nova.virt.libvirt import config as vconfig
 from nova.virt.libvirt import driver as libvirt_driver
 from oslo_log import log as logging
 
-from nova_hwabi import compat
+from nova_hwabi import address_space, compat
 from nova_hwabi import conf as hwabi_conf
 from nova_hwabi.capabilities import (
     LibvirtVersion,
@@ -48,11 +48,10 @@ from nova_hwabi.capabilities import (
     parse_guest_domain,
     parse_host_capabilities,
 )
-from nova_hwabi.capabilities.placement import merge_owned_traits
-from nova_hwabi.conf import nova as nova_options
+from nova_hwabi.conf import libvirt as libvirt_opts
 from nova_hwabi.machine_type import hooks
 from nova_hwabi.machine_type.recorder import LocalHost
-from nova_hwabi.request_filters import address_space
+from nova_hwabi.placement import merge_owned_traits
 from nova_hwabi.traits import is_owned_custom
 from nova_hwabi.virt import decisions
 
@@ -497,7 +496,7 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
             ).guest_cpu_element(
                 self._hwabi_host_capabilities(),
                 self._hwabi_libvirt_version(),
-                cpu_mode=nova_options.effective_cpu_mode(CONF),
+                cpu_mode=libvirt_opts.effective_cpu_mode(CONF),
             )
         except address_space.AddressSpaceRequestError as exc:
             raise exception.Invalid(

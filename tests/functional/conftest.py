@@ -146,7 +146,7 @@ def _load_libvirt_before_novas_poison() -> None:
     series (``nova.virt.libvirt.utils`` does in Nova 33 and 34, not in 32),
     so it is loaded here, for every series.
     """
-    from nova_hwabi.capabilities.report import import_libvirt
+    from nova_hwabi.capabilities.connection import import_libvirt
 
     import_libvirt()
 

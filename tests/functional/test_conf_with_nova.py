@@ -46,7 +46,7 @@ def test_private_conf_reads_the_same_file(tmp_path):
     )
     # Nova's defaults and ours agree for the options we mirror.
     novas = {opt.dest: opt for opt in nova_libvirt.ALL_OPTS}
-    for opt in hwabi_conf.nova.LIBVIRT_OPTS:
+    for opt in hwabi_conf.libvirt.LIBVIRT_OPTS:
         assert opt.default == novas[opt.dest].default, opt.dest
         assert type(opt) is type(novas[opt.dest]), opt.dest
         assert list(getattr(opt.type, "choices", None) or ()) == list(

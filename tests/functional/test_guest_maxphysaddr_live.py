@@ -27,15 +27,7 @@ from typing import NamedTuple
 
 import pytest
 
-from nova_hwabi.capabilities import (
-    HostCapabilities,
-    LibvirtVersion,
-    MaxPhysAddr,
-    parse_guest_domain,
-    parse_host_capabilities,
-)
-from nova_hwabi.conf.capabilities import MAX_BITS
-from nova_hwabi.request_filters.address_space import (
+from nova_hwabi.address_space import (
     EMULATE_WITHOUT_BITS,
     FLAVOR_BITS,
     FLAVOR_MODE,
@@ -45,6 +37,14 @@ from nova_hwabi.request_filters.address_space import (
     AddressSpaceUnsupportedError,
     translate,
 )
+from nova_hwabi.capabilities import (
+    HostCapabilities,
+    LibvirtVersion,
+    MaxPhysAddr,
+    parse_guest_domain,
+    parse_host_capabilities,
+)
+from nova_hwabi.conf.capabilities import MAX_BITS
 from tests.functional.conftest import virsh
 
 QEMU_PID_DIR = Path("/run/libvirt/qemu")

@@ -50,11 +50,12 @@ import requests
 from nova.compute import provider_config as nova_provider_config
 
 from nova_hwabi import conf as hwabi_conf
+from nova_hwabi import placement
 from nova_hwabi import traits as hwabi_traits
-from nova_hwabi.capabilities import placement
-from nova_hwabi.capabilities import report as host_report
+from nova_hwabi.capabilities import host_report
+from nova_hwabi.capabilities.reported_traits import TraitPolicy
 from nova_hwabi.capabilities.samples import load_sample
-from nova_hwabi.capabilities.traits import TraitPolicy
+from nova_hwabi.cmd import report as report_cmd
 from nova_hwabi.demo.placement_server import ADMIN_TOKEN, EmbeddedPlacement
 
 BIG = "x86_64-passthrough-52bits"  # emulated + passthrough, 52 bits
@@ -455,7 +456,7 @@ def test_writer_busy_every_round_gives_up(api, provider, conf_file,
         placement.sync_provider_traits(client, provider,
                                        sample_traits(BIG, conf))
 
-    assert caught.value.exit_code == 7
+    assert report_cmd.placement_exit_code(caught.value) == 7
     assert "3 conflicts" in str(caught.value)
     puts = [status for method, url, status in wire.calls
             if (method, url) == ("PUT", traits_path(provider))]
@@ -486,7 +487,7 @@ def test_cli_fails_cleanly_while_placement_is_down_then_converges(
 
     with pytest.raises(placement.PlacementUnreachableError) as caught:
         placement.sync_provider_traits(client, rp, frozenset(BIG_TRAITS))
-    assert caught.value.exit_code == 4
+    assert report_cmd.placement_exit_code(caught.value) == 4
     down = run_cli(conf, "--sample", BIG, "--sync", "--format", "json")
     assert_one_line_error(down, 4, "unreachable at %s" % old_endpoint)
 
@@ -694,7 +695,7 @@ def test_refusals_exit_with_their_code_and_write_nothing(
         client = placement.PlacementClient.from_conf(load_conf(conf))
         placement.sync_provider_traits(client, client.provider(name),
                                        frozenset(BIG_TRAITS))
-    assert caught.value.exit_code == exit_code
+    assert report_cmd.placement_exit_code(caught.value) == exit_code
     assert fragment in str(caught.value)
 
     proc = run_cli(conf, "--sample", BIG, "--sync", "--provider", name)

@@ -3,7 +3,7 @@
 import pytest
 
 from nova_hwabi import traits
-from nova_hwabi.request_filters.address_space import (
+from nova_hwabi.address_space import (
     AddressSpaceRequestError,
     translate,
 )

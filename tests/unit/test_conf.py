@@ -8,7 +8,7 @@ import pytest
 from oslo_config import cfg
 
 from nova_hwabi import conf as hwabi_conf
-from nova_hwabi.conf import nova as nova_conf
+from nova_hwabi.conf import libvirt as libvirt_opts
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERATOR_CONF = ROOT / "etc/nova-hwabi/nova-hwabi-config-generator.conf"
@@ -53,18 +53,18 @@ def test_nova_options_read_from_nova_conf(tmp_path):
     conf = hwabi_conf.new_config()
     conf([], default_config_files=[str(path)])
     assert conf.libvirt.virt_type == "qemu"
-    assert nova_conf.effective_cpu_mode(conf) == "custom"
+    assert libvirt_opts.effective_cpu_mode(conf) == "custom"
     assert conf.libvirt.hw_machine_type == ["x86_64=q35", "aarch64=virt"]
-    assert nova_conf.connection_uri(conf) == "qemu:///system"
+    assert libvirt_opts.connection_uri(conf) == "qemu:///system"
 
 
 def test_nova_defaults():
     conf = hwabi_conf.new_config()
     conf([], default_config_files=[])
-    assert nova_conf.effective_cpu_mode(conf) == "host-model"
+    assert libvirt_opts.effective_cpu_mode(conf) == "host-model"
     conf.set_override("virt_type", "lxc", group="libvirt")
-    assert nova_conf.effective_cpu_mode(conf) == "none"
-    assert nova_conf.connection_uri(conf) == "lxc:///"
+    assert libvirt_opts.effective_cpu_mode(conf) == "none"
+    assert libvirt_opts.connection_uri(conf) == "lxc:///"
 
 
 def test_new_config_does_not_touch_global_conf():

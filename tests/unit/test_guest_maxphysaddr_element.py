@@ -21,15 +21,7 @@ from typing import NamedTuple
 
 import pytest
 
-from nova_hwabi.capabilities import (
-    HostCapabilities,
-    LibvirtVersion,
-    MaxPhysAddr,
-    parse_guest_domain,
-    parse_host_capabilities,
-)
-from nova_hwabi.capabilities.samples import load_sample
-from nova_hwabi.request_filters.address_space import (
+from nova_hwabi.address_space import (
     EMULATE,
     FLAVOR_BITS,
     FLAVOR_MODE,
@@ -39,6 +31,14 @@ from nova_hwabi.request_filters.address_space import (
     AddressSpaceUnsupportedError,
     translate,
 )
+from nova_hwabi.capabilities import (
+    HostCapabilities,
+    LibvirtVersion,
+    MaxPhysAddr,
+    parse_guest_domain,
+    parse_host_capabilities,
+)
+from nova_hwabi.capabilities.samples import load_sample
 
 # Sample hosts by the width their capabilities report.
 BITS_46 = "x86_64-kvm-debian12"

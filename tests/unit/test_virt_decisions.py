@@ -12,9 +12,9 @@ from nova_hwabi.capabilities import (
     parse_guest_domain,
     parse_host_capabilities,
 )
-from nova_hwabi.capabilities.placement import merge_owned_traits
 from nova_hwabi.capabilities.samples import load_sample
 from nova_hwabi.machine_type import hooks
+from nova_hwabi.placement import merge_owned_traits
 from nova_hwabi.virt import decisions
 from tests.conftest import DOMAINS
 

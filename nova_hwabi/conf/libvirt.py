@@ -1,4 +1,4 @@
-"""Nova's own options that nova-hwabi reads from the same ``nova.conf``.
+"""Nova's own ``[libvirt]`` options that nova-hwabi reads from ``nova.conf``.
 
 These mirror the names, types and defaults of Nova's options (the same
 in every supported series, see nova_hwabi.compat). They are

@@ -1,4 +1,8 @@
-"""Host traits derived from parsed capabilities, each with its reason.
+"""The traits a host reports, decided from its capabilities, with reasons.
+
+What goes on the compute node's resource provider (:func:`host_traits`
+under a :class:`TraitPolicy`); the trait names themselves are
+:mod:`nova_hwabi.traits`.
 
 The address-space traits are reported only when a guest asking for them
 can really start on the host, which is stricter than upstream Nova (it
@@ -14,7 +18,7 @@ from oslo_config import cfg
 from nova_hwabi import traits
 from nova_hwabi.capabilities.model import HostCapabilities
 from nova_hwabi.capabilities.versions import MIN_MAXPHYSADDR, LibvirtVersion
-from nova_hwabi.conf import nova as nova_conf
+from nova_hwabi.conf import libvirt as libvirt_opts
 from nova_hwabi.conf.capabilities import MAX_BITS
 
 # QEMU implements phys-bits / host-phys-bits as x86 CPU properties only.
@@ -39,7 +43,7 @@ class TraitPolicy:
         group = conf.hwabi_capabilities
         return cls(
             virt_type=conf.libvirt.virt_type,
-            cpu_mode=nova_conf.effective_cpu_mode(conf),
+            cpu_mode=libvirt_opts.effective_cpu_mode(conf),
             report_bits_ladder=group.report_bits_ladder,
             bits_ladder_min=group.bits_ladder_min,
             report_machine_type_traits=group.report_machine_type_traits,

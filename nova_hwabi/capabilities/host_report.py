@@ -15,6 +15,7 @@ from typing import Any
 
 from oslo_log import log as logging
 
+from nova_hwabi.capabilities import connection
 from nova_hwabi.capabilities.domain_caps import (
     DomainCapabilities,
     parse_domain_capabilities,
@@ -24,12 +25,12 @@ from nova_hwabi.capabilities.errors import (
 )
 from nova_hwabi.capabilities.host import parse_host_capabilities
 from nova_hwabi.capabilities.model import HostCapabilities
-from nova_hwabi.capabilities.samples import load_sample
-from nova_hwabi.capabilities.traits import (
+from nova_hwabi.capabilities.reported_traits import (
     HostTraits,
     TraitPolicy,
     host_traits,
 )
+from nova_hwabi.capabilities.samples import load_sample
 from nova_hwabi.capabilities.versions import LibvirtVersion
 from nova_hwabi.conf.capabilities import DEFAULT_MAX_XML_BYTES
 
@@ -200,8 +201,8 @@ def read_live(uri: str, virt_type: str) -> HostDocuments:
     ``virt_type``; if libvirt cannot give them the report goes on without
     them and a warning says why. Raises :class:`LibvirtConnectionError`.
     """
-    libvirt = import_libvirt()
-    conn = _connect(libvirt, uri)
+    libvirt = connection.import_libvirt()
+    conn = connection.connect(uri)
     try:
         capabilities = conn.getCapabilities().encode("utf-8")
         version = LibvirtVersion.from_int(conn.getLibVersion())
@@ -209,7 +210,7 @@ def read_live(uri: str, virt_type: str) -> HostDocuments:
         domcaps = _live_domain_capabilities(libvirt, conn, virt_type)
     except libvirt.libvirtError as exc:
         raise LibvirtConnectionError(
-            "libvirt at %s failed: %s" % (uri, _libvirt_message(exc))
+            "libvirt at %s failed: %s" % (uri, connection.error_message(exc))
         ) from None
     finally:
         conn.close()
@@ -222,26 +223,6 @@ def read_live(uri: str, virt_type: str) -> HostDocuments:
     )
 
 
-def _connect(libvirt, uri: str):
-    # Domain capabilities need a read-write connection (as Nova's compute
-    # service has); a read-only one still gives everything else.
-    try:
-        return libvirt.open(uri)
-    except libvirt.libvirtError as exc:
-        LOG.warning(
-            "Read-write libvirt connection to %s refused (%s); trying "
-            "read-only, without domain capabilities", uri,
-            _libvirt_message(exc),
-        )
-    try:
-        return libvirt.openReadOnly(uri)
-    except libvirt.libvirtError as exc:
-        raise LibvirtConnectionError(
-            "cannot connect to libvirt at %s: %s (is libvirtd running, and "
-            "may this user open its socket?)" % (uri, _libvirt_message(exc))
-        ) from None
-
-
 def _live_domain_capabilities(libvirt, conn, virt_type):
     # virNodeGetInfo's first field is the host architecture, e.g. x86_64.
     arch = conn.getInfo()[0]
@@ -250,27 +231,7 @@ def _live_domain_capabilities(libvirt, conn, virt_type):
     except libvirt.libvirtError as exc:
         LOG.warning(
             "No domain capabilities for %s/%s: %s", arch, virt_type,
-            _libvirt_message(exc),
+            connection.error_message(exc),
         )
         return ()
     return (document.encode("utf-8"),)
-
-
-def import_libvirt():
-    """libvirt-python, or LibvirtConnectionError saying how to install it."""
-    try:
-        import libvirt  # optional: the nova-hwabi[libvirt] extra
-    except ImportError:
-        raise LibvirtConnectionError(
-            "libvirt-python is not installed; install nova-hwabi[libvirt] "
-            "or read saved XML with --capabilities"
-        ) from None
-    # libvirt-python prints every error to stderr by default; the error we
-    # raise already carries the message.
-    libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
-    return libvirt
-
-
-def _libvirt_message(exc) -> str:
-    return exc.get_error_message() or str(exc)
-
