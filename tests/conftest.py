@@ -3,8 +3,10 @@
 from pathlib import Path
 
 import pytest
+from stevedore import _cache as stevedore_cache
 
 from nova_hwabi.capabilities.samples import load_sample, sample_names
+from tests.plugins import PluginDistribution
 
 FIXTURES = Path(__file__).parent / "fixtures"
 DOMAINS = FIXTURES / "domains"
@@ -41,3 +43,15 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if FUNCTIONAL in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.nova)
+
+
+@pytest.fixture
+def plugin_distribution(tmp_path, monkeypatch) -> PluginDistribution:
+    """Entry points installed for one test only (tests/plugins.py)."""
+    # stevedore also keeps a cache file per sys.path under ~/.cache; a
+    # temporary path would leave one behind at every run.
+    monkeypatch.setattr(stevedore_cache._c, "_disable_caching", True,
+                        raising=False)
+    root = tmp_path / "site"
+    root.mkdir()
+    return PluginDistribution(root, monkeypatch)

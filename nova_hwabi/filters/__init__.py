@@ -21,18 +21,19 @@ NAMESPACE = "nova_hwabi.scheduler.filters"
 
 
 def _log_load_failure(_manager, entrypoint, exc) -> None:
-    LOG.error("Cannot load nova-hwabi scheduler filter %s: %s; the "
-              "scheduler goes on without it", entrypoint, exc)
+    LOG.error("Cannot load nova-hwabi scheduler filter %s (%s, entry point "
+              "group %s): %s; the scheduler goes on without it",
+              entrypoint.name, entrypoint.value, NAMESPACE, exc)
 
 
-def all_filters(namespace: str = NAMESPACE) -> list[type]:
-    """The filter classes registered in ``namespace``, in name order.
+def all_filters() -> list[type]:
+    """The filter classes registered in ``NAMESPACE``, in name order.
 
     A class that fails to load is logged and left out, so one broken
     plugin does not stop the scheduler from starting.
     """
     manager = extension.ExtensionManager(
-        namespace,
+        NAMESPACE,
         invoke_on_load=False,
         on_load_failure_callback=_log_load_failure,
     )

@@ -28,12 +28,13 @@ NAMESPACE = "nova_hwabi.request_filters"
 RequestFilter = Callable[[cfg.ConfigOpts, object, object], bool]
 
 
-def load_request_filters(
-    namespace: str = NAMESPACE,
-) -> dict[str, RequestFilter]:
-    """Discover request filters by entry point; broken ones are logged."""
+def load_request_filters() -> dict[str, RequestFilter]:
+    """Request filters by name from the ``NAMESPACE`` entry points.
+
+    One that fails to load is logged and left out.
+    """
     manager = extension.ExtensionManager(
-        namespace,
+        NAMESPACE,
         invoke_on_load=False,
         on_load_failure_callback=_log_load_failure,
     )
@@ -41,8 +42,9 @@ def load_request_filters(
 
 
 def _log_load_failure(_manager, entrypoint, exc) -> None:
-    LOG.error("Cannot load nova-hwabi request filter %s: %s",
-              entrypoint, exc)
+    LOG.error("Cannot load nova-hwabi request filter %s (%s, entry point "
+              "group %s): %s; the scheduler goes on without it",
+              entrypoint.name, entrypoint.value, NAMESPACE, exc)
 
 
 class RequestFilterDispatcher:

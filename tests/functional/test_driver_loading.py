@@ -8,6 +8,7 @@ files.
 """
 
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -58,3 +59,13 @@ def test_wheel_ships_the_shim_and_none_of_novas_files(tmp_path):
     assert "nova_hwabi/virt/driver.py" in names
     assert any(n.startswith("nova_hwabi/capabilities/samples/")
                for n in names)
+    # Only the plugin points operators use; tests bring their own.
+    (entry_points,) = [n for n in names
+                       if n.endswith(".dist-info/entry_points.txt")]
+    groups = re.findall(r"^\[(.+)\]$",
+                        zipfile.ZipFile(wheel).read(entry_points).decode(),
+                        re.MULTILINE)
+    assert sorted(groups) == [
+        "console_scripts", "nova.api.extra_spec_validators",
+        "nova_hwabi.request_filters", "nova_hwabi.scheduler.filters",
+        "oslo.config.opts"]

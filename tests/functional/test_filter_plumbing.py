@@ -4,8 +4,10 @@ import logging
 import subprocess
 import sys
 
+import pytest
+
 from nova_hwabi import compat
-from nova_hwabi.filters import all_filters, inprocess
+from nova_hwabi.filters import NAMESPACE, all_filters, inprocess
 from nova_hwabi.filters.address_width import AddressWidthFilter
 from nova_hwabi.filters.compute_capabilities import ComputeCapabilitiesFilter
 from nova_hwabi.filters.image_properties import ImagePropertiesFilter
@@ -28,11 +30,39 @@ def test_all_filters_finds_both_drop_ins_and_the_width_filter():
                              ImagePropertiesFilter]
 
 
-def test_a_broken_entry_point_is_logged_and_left_out(caplog):
-    found = all_filters("nova_hwabi.tests.filters")
-    assert found == [ComputeCapabilitiesFilter]
-    assert "Cannot load nova-hwabi scheduler filter" in caplog.text
-    assert "no_such_module" in caplog.text
+# Every way an installed plugin can fail to load: its module is missing,
+# its module raises on import, or the module lacks the named class.
+BROKEN_PLUGINS = [
+    ("hwabi_test_no_such_module:MissingFilter", "hwabi_test_no_such_module"),
+    ("hwabi_test_raises_on_import:AnyFilter", "plugin import failed"),
+    ("nova_hwabi.filters.address_width:NoSuchFilter", "NoSuchFilter"),
+]
+RAISES_ON_IMPORT = 'raise RuntimeError("plugin import failed")\n'
+
+
+@pytest.mark.parametrize(("target", "reason"), BROKEN_PLUGINS)
+def test_a_broken_entry_point_is_logged_and_left_out(
+        plugin_distribution, caplog, target, reason):
+    plugin_distribution.add_module("hwabi_test_raises_on_import",
+                                   RAISES_ON_IMPORT)
+    plugin_distribution.add(NAMESPACE, BrokenFilter=target)
+    assert all_filters() == [AddressWidthFilter, ComputeCapabilitiesFilter,
+                             ImagePropertiesFilter]
+    (line,) = [r.getMessage() for r in caplog.records
+               if r.levelno == logging.ERROR]
+    assert line.startswith(
+        f"Cannot load nova-hwabi scheduler filter BrokenFilter ({target}, "
+        f"entry point group {NAMESPACE}): ")
+    assert reason in line
+    assert line.endswith("; the scheduler goes on without it")
+
+
+def test_another_distribution_s_filter_is_found(plugin_distribution):
+    plugin_distribution.add(
+        NAMESPACE,
+        ZExtraFilter="nova_hwabi.filters.address_width:AddressWidthFilter")
+    assert all_filters() == [AddressWidthFilter, ComputeCapabilitiesFilter,
+                             ImagePropertiesFilter, AddressWidthFilter]
 
 
 def test_one_instance_serves_interleaved_requests():

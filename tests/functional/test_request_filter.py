@@ -6,6 +6,7 @@ with Nova's real process_reqspec() and ResourceRequest: the traits end up
 in the root_required query Placement receives.
 """
 
+import logging
 from urllib.parse import parse_qs
 
 import nova.conf
@@ -98,11 +99,32 @@ class TestAddressSpaceRequestFilter(test.TestCase):
         assert "not installed" in self.stdlog.logger.output
 
 
-@pytest.mark.parametrize("namespace", ["nova_hwabi.tests.request_filters"])
-def test_discovery_skips_broken_entry_points(namespace, caplog):
-    found = request_filters.load_request_filters(namespace)
-    assert list(found) == ["address_space"]
-    assert "Cannot load nova-hwabi request filter" in caplog.text
+SHIPPED_REQUEST_FILTERS = {"address_space", "address_width", "machine_type",
+                           "recorded_devices"}
+
+
+# Every way an installed plugin can fail to load: its module is missing,
+# its module raises on import, or the module lacks the named function.
+@pytest.mark.parametrize(("target", "reason"), [
+    ("hwabi_test_no_such_module:broken_filter", "hwabi_test_no_such_module"),
+    ("hwabi_test_raises_on_import:broken_filter", "plugin import failed"),
+    ("nova_hwabi.request_filters.address_space:no_such_filter",
+     "no_such_filter"),
+])
+def test_discovery_skips_broken_entry_points(plugin_distribution, caplog,
+                                             target, reason):
+    plugin_distribution.add_module(
+        "hwabi_test_raises_on_import",
+        'raise RuntimeError("plugin import failed")\n')
+    plugin_distribution.add(request_filters.NAMESPACE, broken=target)
+    found = request_filters.load_request_filters()
+    assert set(found) == SHIPPED_REQUEST_FILTERS
+    (line,) = [r.getMessage() for r in caplog.records
+               if r.levelno == logging.ERROR]
+    assert line.startswith(
+        f"Cannot load nova-hwabi request filter broken ({target}, "
+        f"entry point group {request_filters.NAMESPACE}): ")
+    assert reason in line
 
 
 def test_a_failing_filter_does_not_reach_the_scheduler(caplog):
