@@ -10,8 +10,10 @@ host fails or None). Nothing per request is kept on ``self``.
 from __future__ import annotations
 
 import logging as std_logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import compress, islice, repeat
+from operator import is_, is_not
 from typing import Any
 
 import nova.conf
@@ -35,14 +37,16 @@ _NOT_SEEN = object()
 class MemoPath:
     """Where a prepared request keeps its answers per host value.
 
-    The request's answer for a host depends only on the host's
-    ``attribute``; ``memo`` maps the number ``keys`` gives its value (see
+    The request's answer for a host depends only on one of the host's
+    attributes; ``values(hosts)`` lists that attribute of every host
+    (e.g. :func:`nova_hwabi.filters.host_data.cpu_info_values`), ``memo``
+    maps the number ``keys`` gives a value (see
     :class:`nova_hwabi.filters.host_data.IdentityKeys`) to the reject
     reason (None: passes). ``reject_reason`` fills it as values are first
     seen.
     """
 
-    attribute: str
+    values: Callable[[list], list]
     memo: dict
     keys: Any
 
@@ -99,37 +103,64 @@ class PrefilteredHostFilter(filters.BaseHostFilter):
 
     def _check(self, hosts, prepared, path: MemoPath | None, name: str):
         """(passing hosts, number rejected, the first (host, reason)s)."""
-        # The hot loop: a host whose value was seen in this request costs
-        # two dict lookups that never read the value, no Python call and
-        # no allocation (allocations wake the garbage collector, which then
-        # walks every HostState).
+        if path is not None:
+            return self._check_memoized(hosts, prepared, path, name)
         reject_reason = self.reject_reason
-        attribute = path.attribute if path is not None else None
-        memo_get = path.memo.get if path is not None else None
-        lookup = path.keys.lookup if path is not None else None
         debug = LOG.isEnabledFor(std_logging.DEBUG)
-        not_seen, most_examples = _NOT_SEEN, _EXAMPLES  # locals: faster
         passed: list[Any] = []
         examples: list[tuple[Any, str]] = []
         rejected = 0
         for host_state in hosts:
-            reason = not_seen
-            if attribute is not None:
-                value = getattr(host_state, attribute, None)
-                entry = lookup(id(value))
-                if entry is not None and entry[0] is value:
-                    reason = memo_get(entry[1], not_seen)
-            if reason is not_seen:
-                reason = reject_reason(host_state, prepared)
+            reason = reject_reason(host_state, prepared)
             if reason is None:
                 passed.append(host_state)
                 continue
             rejected += 1
-            if rejected <= most_examples:
+            if rejected <= _EXAMPLES:
                 examples.append((host_state, reason))
             if debug:
                 LOG.debug("%s: %s fails: %s", name, host_state, reason)
         return passed, rejected, examples
+
+    def _check_memoized(self, hosts, prepared, path: MemoPath, name: str):
+        """:meth:`_check` for a request whose answer for a host is
+        ``path.memo``'s for the number naming the host's value.
+
+        A few passes over the hosts, each a list comprehension or a
+        C-level ``map`` / ``zip`` / ``compress`` with no Python call per
+        host: read each host's value, look up the number naming it (by
+        identity, never reading the value), ask :meth:`reject_reason` once
+        per distinct number (one host stands for all holding that value;
+        this fills ``path.memo``), then read every host's answer from the
+        memo. A host whose value has no number (never seen before, or not
+        a usable value) is checked on its own with :meth:`reject_reason`.
+        The per-host cost is then mostly reading the attribute from the
+        HostState, as little as any filter can do.
+        """
+        hosts = hosts if isinstance(hosts, list) else list(hosts)
+        reject_reason = self.reject_reason
+        memo = path.memo
+        # The values stay referenced by ``values`` during the passes, so
+        # their ids cannot be reused meanwhile.
+        values = path.values(hosts)
+        numbers = list(map(path.keys.lookup, map(id, values)))
+        standing_for = dict(zip(numbers, hosts, strict=True))
+        for number, host_state in standing_for.items():
+            if number is not None and number not in memo:
+                reject_reason(host_state, prepared)
+        reasons = list(map(memo.get, numbers, repeat(_NOT_SEEN)))
+        for index in compress(range(len(reasons)),
+                              map(is_, reasons, repeat(_NOT_SEEN))):
+            reasons[index] = reject_reason(hosts[index], prepared)
+        passed = list(compress(hosts, map(is_, reasons, repeat(None))))
+        failed = compress(zip(hosts, reasons, strict=True),
+                          map(is_not, reasons, repeat(None)))
+        if LOG.isEnabledFor(std_logging.DEBUG):
+            failed = list(failed)
+            for host_state, reason in failed:
+                LOG.debug("%s: %s fails: %s", name, host_state, reason)
+        examples = list(islice(failed, _EXAMPLES))
+        return passed, len(hosts) - len(passed), examples
 
 
 def _summarise(name: str, spec_obj: Any, total: int, rejected: int,
@@ -141,6 +172,8 @@ def _summarise(name: str, spec_obj: Any, total: int, rejected: int,
         return
     # Every host rejected ends in NoValidHost: worth an INFO line.
     level = std_logging.INFO if rejected == total else std_logging.DEBUG
+    if not LOG.isEnabledFor(level):
+        return  # the examples' HostState reprs cost more than the check
     LOG.log(level, "%s rejected %d of %d hosts for instance %s (%s%s)",
             name, rejected, total, instance,
             "; ".join("%s: %s" % example for example in examples),

@@ -123,7 +123,8 @@ class ComputeCapabilitiesFilter(base.PrefilteredHostFilter):
         if (prepared.error is not None or prepared.host_checks
                 or not prepared.needs_cpu_info):
             return None
-        return base.MemoPath("cpu_info", prepared.cpu_info_reasons,
+        return base.MemoPath(host_data.cpu_info_values,
+                             prepared.cpu_info_reasons,
                              host_data.CPU_INFO_KEYS)
 
     def reject_reason(self, host_state: Any, prepared: Prepared):

@@ -126,7 +126,7 @@ class ImagePropertiesFilter(base.PrefilteredHostFilter):
                 or prepared.version_predicate is not None
                 or prepared.min_bits is not None):
             return None
-        return base.MemoPath("supported_instances",
+        return base.MemoPath(host_data.supported_instances_values,
                              prepared.supported_reasons,
                              host_data.SUPPORTED_INSTANCES_KEYS)
 
