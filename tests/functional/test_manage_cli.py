@@ -700,7 +700,7 @@ def test_status_succeeds_once_all_are_recorded(fresh):
     assert results["status"].returncode == 0, results["status"].stdout
     assert set(_status_results(results["status"]).values()) == {"Success"}
     assert results["list"].returncode == 0
-    assert _json(results["list"]) == []
+    assert _json(results["list"]) == {"instances": [], "next_marker": None}
 
 
 def test_transition_dry_run_json_and_refusal_table(batch):
