@@ -5,9 +5,9 @@ cell through the API database, prints a table or ``--format json``.
 
   machine-type get UUID
   machine-type update UUID TYPE [--force]
-  machine-type list-unset [--cell-uuid U] [--limit N] [--marker UUID]
+  machine-type list-unset [--cell-uuid U] [--limit N] [--marker M]
   machine-type transition --from PATTERN --to TYPE [--cell-uuid U]
-                          [--limit N] [--marker UUID] [--dry-run]
+                          [--limit N] [--marker M] [--dry-run]
   machine-type record [--connect URI] [--dry-run]     (on a compute host)
   machine-type audit [--connect URI]                  (on a compute host)
   address-width audit [--connect URI]                 (on a compute host)
@@ -30,7 +30,7 @@ import sys
 from oslo_config import cfg
 from oslo_log import log as logging
 
-from nova_hwabi import placement, traits, values
+from nova_hwabi import values
 from nova_hwabi.capabilities.errors import LibvirtConnectionError
 from nova_hwabi.cmd import nova_setup
 from nova_hwabi.conf import libvirt as libvirt_opts
@@ -98,14 +98,17 @@ def machine_type_update(ctxt, args) -> int:
     Exit codes: 0 updated (or already so), 1 unexpected error, 2 no such
     instance, 3 vm_state not stopped/shelved, 4 the change is refused
     (family, variant, downgrade, unpinning, or a machine type the
-    instance's architecture cannot run; --force skips this), 5
-    unsupported machine type name.
+    instance's architecture cannot run, or that no compute host of that
+    architecture offers per Placement; --force makes these warnings), 5
+    unsupported machine type name. When Placement cannot tell what hosts
+    offer, one note line on stderr says the check was skipped.
     """
+    offers = _machine_type_offers(args.conf)
     try:
         previous, new = records.update_machine_type(
             ctxt, args.instance_uuid, args.machine_type, force=args.force,
             default_arch=args.conf.hwabi_scheduler.default_guest_arch,
-            offered_for=_offered_in_placement(args.conf),
+            offered_for=offers,
         )
     except rules.UnsupportedMachineType as exc:
         return _fail(UPDATE_UNSUPPORTED, str(exc))
@@ -114,61 +117,56 @@ def machine_type_update(ctxt, args) -> int:
     except records.InvalidStateError as exc:
         return _fail(UPDATE_STATE, str(exc))
     except rules.InvalidMachineTypeUpdate as exc:
+        _note_skipped(offers)
         return _fail(UPDATE_INVALID, str(exc))
+    _note_skipped(offers)
     _Output(args.format).emit({"instance": args.instance_uuid,
                                "previous": previous, "machine_type": new})
     return EXIT_OK
 
 
-def _offered_in_placement(conf):
-    """``offered_for(arch, machine_type)`` from the machine-type traits.
+def _machine_type_offers(conf):
+    """What hosts offer, per Placement's machine-type traits, for update
+    and transition (:class:`offered.MachineTypeOffers`)."""
+    from nova_hwabi.machine_type import offered
 
-    None when ``[placement]`` is not usable (QEMU's documented lists then
-    decide alone). The function answers None when no host reports
-    ``arch``'s machine types (or Placement fails: logged), else the set of
-    those offered among ``{machine_type}``.
-    """
-    try:
-        client = placement.PlacementClient.from_conf(conf)
-    except placement.PlacementError as exc:
-        LOG.debug("Machine types checked without Placement: %s", exc)
-        return None
+    return offered.MachineTypeOffers(conf)
 
-    def offered_for(arch: str, machine_type: str):
-        try:
-            reported = client.existing_traits(
-                traits.machine_type_trait(arch, ""))
-            if not reported:
-                return None
-            trait = traits.machine_type_trait(arch, machine_type)
-            if trait in reported and client.providers_with_trait(trait):
-                return {machine_type}
-            return set()
-        except placement.PlacementError as exc:
-            LOG.warning("Cannot ask Placement which hosts offer %s (%s); "
-                        "checking against QEMU's documented machine types "
-                        "only", machine_type, exc)
-            return None
-    return offered_for
+
+def _note_skipped(offers) -> None:
+    """One line on stderr when the hosts' machine types could not be
+    asked; not an error."""
+    if offers.skipped:
+        print("nova-hwabi-manage: note: not checked against the machine "
+              "types compute hosts offer: %s" % offers.skipped,
+              file=sys.stderr)
 
 
 def machine_type_list_unset(ctxt, args) -> int:
-    """List instances without a recorded machine type, paged by UUID.
+    """List instances without a recorded machine type, cell by cell.
 
-    Exit codes: 0 none found, 1 unexpected error, 2 no such cell,
-    3 instances found (listed).
+    With --limit N, at most N; when more are left, the last line says the
+    --marker of the next page ("next_marker" in JSON, null at the end).
+    --marker also takes the UUID of the last instance a page listed.
+    Exit codes: 0 none found, 1 unexpected error, 2 no such cell, or a
+    bad --limit or --marker (usage error), 3 instances found (listed).
     """
     try:
         found = records.list_unset(ctxt, cell_uuid=args.cell_uuid,
                                    limit=args.limit, marker=args.marker)
-    except records.UnknownCellError as exc:
+    except (records.UnknownCellError, records.InvalidMarkerError) as exc:
         return _fail(LIST_NO_CELL, str(exc))
     if _Output(args.format).json:
-        print(json.dumps([item.__dict__ for item in found], indent=2))
+        print(json.dumps({"instances": [item.__dict__ for item in found],
+                          "next_marker": found.next_marker}, indent=2,
+                         sort_keys=True))
     else:
         for item in found:
             print("%s %s %-18s %s" % (item.uuid, item.cell, item.vm_state,
                                       item.host or "-"))
+        if found.next_marker:
+            print("more instances are listed with --marker %s"
+                  % found.next_marker)
     return LIST_FOUND if found else EXIT_OK
 
 
@@ -190,12 +188,15 @@ def machine_type_transition(ctxt, args) -> int:
     (pc-q35-2.0..pc-q35-4.2; an end may be left out). Stopped and shelved
     instances are updated as `machine-type update` does (record, pin,
     RequestSpec); active ones are listed as needing a stop first; the
-    update rules apply (no --force). One row per instance. Re-runs skip
+    update rules apply (no --force), and so does update's check of the
+    instance's architecture and of what hosts offer. One row per
+    instance. Re-runs skip
     instances already moved; with --limit N the last line gives the
     --marker of the next run. A failure on one instance is its row.
     Exit codes: 0 every selected instance is on --to (or would be, with
     --dry-run; also when none is selected), 1 unexpected error, 2 no such
-    cell, 3 some need a stop first, 4 some refused by the update rules,
+    cell, or a bad --limit or --marker (usage error), 3 some need a stop
+    first, 4 some refused by the update rules,
     5 --to is not a machine type or --from is not a pattern, 6 some
     failed; the highest applicable of 6, 4, 3 wins.
     """
@@ -204,12 +205,16 @@ def machine_type_transition(ctxt, args) -> int:
         pattern = transitions.parse_pattern(args.source)
     except rules.MachineTypeError as exc:
         return _fail(TRANSITION_UNSUPPORTED, str(exc))
+    offers = _machine_type_offers(args.conf)
     try:
         result = records.transition(
             ctxt, pattern, target, cell_uuid=args.cell_uuid,
-            limit=args.limit, marker=args.marker, dry_run=args.dry_run)
-    except records.UnknownCellError as exc:
+            limit=args.limit, marker=args.marker, dry_run=args.dry_run,
+            default_arch=args.conf.hwabi_scheduler.default_guest_arch,
+            offered_for=offers)
+    except (records.UnknownCellError, records.InvalidMarkerError) as exc:
         return _fail(TRANSITION_NO_CELL, str(exc))
+    _note_skipped(offers)
     summary = transitions.summarise(result.rows)
     if _Output(args.format).json:
         print(json.dumps({
@@ -228,7 +233,7 @@ def machine_type_transition(ctxt, args) -> int:
             for outcome, count in summary.items() if count) or
             "no instance selected"))
         if result.next_marker:
-            print("more instances may match: run again with --marker %s"
+            print("more instances match: run again with --marker %s"
                   % result.next_marker)
     return _transition_exit_code(result.rows)
 
@@ -514,13 +519,18 @@ def _add_command_parsers(subparsers) -> None:
     update.add_argument("instance_uuid")
     update.add_argument("machine_type")
     update.add_argument("--force", action="store_true",
-                        help="skip the family/variant/downgrade rules "
-                        "(the vm_state and name checks still apply)")
+                        help="skip the family/variant/downgrade rules and "
+                        "only warn when the instance's architecture or no "
+                        "compute host offers the type (the vm_state and "
+                        "name checks still apply)")
     unset = _leaf(commands, "list-unset", machine_type_list_unset,
                   "list instances with no recorded machine type")
     unset.add_argument("--cell-uuid")
     unset.add_argument("--limit", type=_positive_int)
-    unset.add_argument("--marker", help="last UUID of the previous page")
+    unset.add_argument("--marker",
+                       help="where the previous page ended: the marker "
+                       "it printed, or the UUID of the last instance it "
+                       "listed")
     transition = _leaf(commands, "transition", machine_type_transition,
                        "move instances matching a pattern to a machine "
                        "type")
@@ -533,8 +543,9 @@ def _add_command_parsers(subparsers) -> None:
     transition.add_argument("--limit", type=_positive_int,
                             help="at most N instances in this run")
     transition.add_argument("--marker",
-                            help="resume after this UUID (printed by the "
-                            "previous run)")
+                            help="resume where the previous run ended: "
+                            "the marker it printed, or the UUID of the "
+                            "last instance it listed")
     transition.add_argument("--dry-run", action="store_true",
                             help="say what would happen, write nothing")
     record = _leaf(commands, "record", machine_type_record,

@@ -132,12 +132,16 @@ class Offers:
             os_traits.COMPUTE_NET_VIF_MODEL_VIRTIO,
         ))
 
-    def reports_machine_types(self) -> bool:
-        """True when some host reports nova-hwabi's machine-type traits."""
+    def existing_machine_type_traits(self) -> set[str]:
+        """The machine-type traits Placement knows (asked once)."""
         if traits.MACHINE_TRAIT_PREFIX not in self._custom:
             self._custom[traits.MACHINE_TRAIT_PREFIX] = (
                 self._client.existing_traits(traits.MACHINE_TRAIT_PREFIX))
-        return bool(self._custom[traits.MACHINE_TRAIT_PREFIX])
+        return self._custom[traits.MACHINE_TRAIT_PREFIX]
+
+    def reports_machine_types(self) -> bool:
+        """True when some host reports nova-hwabi's machine-type traits."""
+        return bool(self.existing_machine_type_traits())
 
 
 def unoffered(offers: Offers, system_metadata: Mapping[str, str],
@@ -169,3 +173,59 @@ def unoffered(offers: Offers, system_metadata: Mapping[str, str],
             found.append("no compute host offers machine type %s for %s "
                          "(%s)" % (machine_type, arch, offer))
     return found
+
+
+class MachineTypeOffers:
+    """``offered_for(arch, machine_type)`` for ``machine-type update`` and
+    ``transition``: what Placement says hosts offer, as
+    :func:`nova_hwabi.machine_type.arches.check_machine_type_arch` takes it.
+
+    Calling it gives ``{machine_type}`` when some resource provider
+    carries the type's ``CUSTOM_HWABI_MACHINE_<ARCH>_<TYPE>`` trait, an
+    empty set when hosts report ``arch``'s machine types and none carries
+    it, and None when Placement cannot tell: ``[placement]`` not usable,
+    Placement failing, or no host reporting ``arch``'s machine types (the
+    opt-in ``[hwabi_capabilities] report_machine_type_traits``). Then
+    :attr:`skipped` says why in one line, for the caller to show; answers
+    are cached per (arch, machine type).
+    """
+
+    def __init__(self, conf) -> None:
+        from nova_hwabi.capabilities import placement
+
+        self._placement = placement
+        self.skipped: str | None = None
+        self._answers: dict[tuple[str, str], set[str] | None] = {}
+        try:
+            self._offers: Offers | None = Offers(
+                placement.PlacementClient.from_conf(conf))
+            self._unusable = None
+        except placement.PlacementError as exc:
+            self._offers, self._unusable = None, str(exc)
+
+    def __call__(self, arch: str, machine_type: str) -> set[str] | None:
+        key = (arch, machine_type)
+        if key not in self._answers:
+            self._answers[key] = self._ask(arch, machine_type)
+        return self._answers[key]
+
+    def _ask(self, arch: str, machine_type: str) -> set[str] | None:
+        if self._offers is None:
+            self.skipped = self._unusable
+            return None
+        offer, _ = machine_type_traits(arch, machine_type)
+        try:
+            reported = self._offers.existing_machine_type_traits()
+            arch_prefix = traits.machine_type_trait(arch, "")
+            if not any(name.startswith(arch_prefix) for name in reported):
+                self.skipped = (
+                    "no compute host reports its %s machine types to "
+                    "Placement ([hwabi_capabilities] "
+                    "report_machine_type_traits)" % arch)
+                return None
+            return {machine_type} if self._offers.hosts_with(offer) \
+                else set()
+        except self._placement.PlacementError as exc:
+            LOG.debug("Placement failed on %s", offer, exc_info=True)
+            self.skipped = "Placement failed: %s" % exc
+            return None

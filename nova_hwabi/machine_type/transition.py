@@ -183,6 +183,8 @@ class Candidate:
     host: str | None
     recorded: str | None
     pinned: str | None
+    # The recorded hw_architecture (None: the deployment's default).
+    arch: str | None = None
 
     @property
     def current(self) -> str | None:
@@ -229,11 +231,13 @@ def is_done(candidate: Candidate, target: rules.MachineType) -> bool:
 
 
 def plan(candidate: Candidate, target: rules.MachineType,
-         dry_run: bool = False) -> Row:
+         dry_run: bool = False, check_arch=None) -> Row:
     """The row for ``candidate`` before anything is written.
 
     ``unchanged`` (already the target), ``refused`` (the update rules
-    refuse the change from the pinned or the recorded type),
+    refuse the change from the pinned or the recorded type, or
+    ``check_arch(candidate.arch)`` raises a ``MachineTypeError``: the
+    instance's architecture cannot run the target),
     ``needs-stop`` (allowed, but the instance is not stopped or shelved),
     else ``would-update`` (the caller then writes and reports
     ``updated``, or ``failed``).
@@ -246,6 +250,11 @@ def plan(candidate: Candidate, target: rules.MachineType,
             continue
         try:
             rules.check_update(existing, target)
+        except rules.MachineTypeError as exc:
+            return _row(candidate, target, REFUSED, str(exc))
+    if check_arch is not None:
+        try:
+            check_arch(candidate.arch)
         except rules.MachineTypeError as exc:
             return _row(candidate, target, REFUSED, str(exc))
     if candidate.vm_state not in UPDATABLE_VM_STATES:

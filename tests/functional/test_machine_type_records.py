@@ -15,8 +15,10 @@ database, Instance (with system_metadata) and ComputeNode in the cells.
   leaves it alone).
 * ``list_unset`` lists only unrecorded, live, non-building instances on
   libvirt nodes or none, skips cell0, honours ``cell_uuid`` (DESIGN
-  defect 7: upstream ignores it and lists ironic instances) and pages by
-  UUID across cells without duplicates or gaps.
+  defect 7: upstream ignores it and lists ironic instances) and walks the
+  cells one after the other, each in creation order: pages (a marker per
+  cell, or a plain instance UUID) cut up that listing without duplicates
+  or gaps; malformed and unknown markers are refused.
 * ``set_image_properties`` only changes the ten device bus/model
   properties, checks values against the recorded machine type, writes
   nothing when any change is refused, and mirrors changes into the
@@ -507,20 +509,30 @@ class TestMachineTypeRecords(test.TestCase):
     def _unset(self, **kwargs):
         return records.list_unset(self.context, **kwargs)
 
+    def _walk_order(self, numbers=tuple(UNSET)):
+        """``numbers`` as list_unset walks them: cells by UUID, each in
+        creation order (the numbers' order here)."""
+        return [_uuid(n) for n in sorted(numbers, key=lambda n: (
+            self.cell_mappings[UNSET[n][0]].uuid, n))]
+
     def test_lists_exactly_the_unrecorded_instances(self):
         found = self._unset()
-        self.assertEqual(UNSET_UUIDS, [item.uuid for item in found])
+        self.assertEqual(self._walk_order(), [item.uuid for item in found])
+        by_uuid = {_uuid(n): UNSET[n] for n in UNSET}
         self.assertEqual(
             [(self.cell_mappings[cell].uuid, state, node, node)
-             for cell, state, node in (UNSET[n] for n in sorted(UNSET))],
+             for cell, state, node in (by_uuid[item.uuid]
+                                       for item in found)],
             [(item.cell, item.vm_state, item.host, item.node)
              for item in found])
+        self.assertIsNone(found.next_marker)
 
     def test_recording_removes_an_instance_from_the_list(self):
         records.update_machine_type(self.context, _uuid(STOPPED_2),
                                     "pc-q35-7.2")
-        self.assertEqual([u for u in UNSET_UUIDS if u != _uuid(STOPPED_2)],
-                         [item.uuid for item in self._unset()])
+        self.assertEqual(
+            [u for u in self._walk_order() if u != _uuid(STOPPED_2)],
+            [item.uuid for item in self._unset()])
 
     @ddt.data("cell1", "cell2")
     def test_cell_uuid_restricts_to_that_cell(self, cell_name):
@@ -545,38 +557,72 @@ class TestMachineTypeRecords(test.TestCase):
         self.assertNotIn(_uuid(IRONIC), ours)
 
     @ddt.data(1, 2, 4, 6, 7)
-    def test_paging_walks_all_cells_in_uuid_order(self, limit):
+    def test_pages_are_the_listing_cut_up(self, limit):
         pages, marker = [], None
         while True:
-            page = [item.uuid for item in
-                    self._unset(limit=limit, marker=marker)]
-            if not page:
-                break
+            page = self._unset(limit=limit, marker=marker)
             self.assertLessEqual(len(page), limit)
-            pages.append(page)
-            marker = page[-1]
+            pages.append([item.uuid for item in page])
+            marker = page.next_marker
+            if marker is None:
+                break
+            self.assertTrue(marker.startswith(page[-1].cell + ":"))
             self.assertLess(len(pages), 10, "paging does not end")
-        walked = [uuid for page in pages for uuid in page]
-        self.assertEqual(UNSET_UUIDS, walked)
-        # A full page needs a further call that comes back empty; a
-        # short page is the end.
-        self.assertEqual(-(-len(UNSET_UUIDS) // limit), len(pages))
+        self.assertEqual(self._walk_order(),
+                         [uuid for page in pages for uuid in page])
+        # The last page says no more is left, even when it is full.
+        self.assertEqual(-(-len(UNSET) // limit), len(pages))
 
-    def test_marker_between_uuids_and_past_the_end(self):
+    def test_instance_uuid_markers_resume_after_that_instance(self):
+        # nova-manage's marker: the UUID of the last instance listed.
+        walked = self._walk_order()
+        for index, uuid in enumerate(walked):
+            self.assertEqual(walked[index + 1:],
+                             [i.uuid for i in self._unset(marker=uuid)])
+        self.assertEqual(walked[2:4], [i.uuid for i in self._unset(
+            marker=walked[1], limit=2)])
+        # Written as UUIDs may be: upper case, no dashes.
+        self.assertEqual(walked[2:], [i.uuid for i in self._unset(
+            marker=walked[1].upper().replace("-", ""))])
+        # Recorded since it was listed: still a position.
+        index = walked.index(_uuid(STOPPED_1))
+        records.update_machine_type(self.context, _uuid(STOPPED_1),
+                                    "pc-q35-7.2")
+        self.assertEqual(walked[index + 1:], [i.uuid for i in self._unset(
+            marker=_uuid(STOPPED_1))])
         self.assertEqual(
-            UNSET_UUIDS[3:],
-            [i.uuid for i in self._unset(marker=_uuid(OFFLOADED_1))])
-        # A marker need not be a listed instance (e.g. recorded since).
-        self.assertEqual(
-            UNSET_UUIDS[1:3],
-            [i.uuid for i in self._unset(marker=_uuid(STOPPED_1 + 1),
-                                         limit=2)])
-        self.assertEqual([], self._unset(marker=_uuid(IN_CELL0)))
-        self.assertEqual(
-            [_uuid(OFFLOADED_2)],
+            [u for u in walked if UNSET[int(u[-12:])][0] == "cell2"][1:],
             [i.uuid for i in self._unset(
                 cell_uuid=self.cell_mappings["cell2"].uuid,
-                marker=_uuid(STOPPED_2))])
+                marker=next(u for u in walked
+                            if UNSET[int(u[-12:])][0] == "cell2"))])
+
+    def test_a_marker_survives_its_instance(self):
+        first = self._unset(limit=2)
+        mapping = objects.InstanceMapping.get_by_instance_uuid(
+            self.context, first[-1].uuid)
+        with nova_context.target_cell(self.context,
+                                      mapping.cell_mapping) as cctxt:
+            objects.Instance.get_by_uuid(cctxt, first[-1].uuid).destroy()
+        self.assertEqual(self._walk_order()[2:], [
+            i.uuid for i in self._unset(marker=first.next_marker)])
+
+    @ddt.data(
+        ("not-a-uuid", "neither an instance UUID nor a marker"),
+        ("", "neither an instance UUID nor a marker"),
+        # Unknown, and in cell0 (never listed).
+        (_uuid(UNMAPPED + 500), "no such instance"),
+        (_uuid(IN_CELL0), "no such instance"),
+        ("%s:x" % _uuid(1), "is malformed"),
+        ("%s:-1" % _uuid(1), "is malformed"),
+        ("%s:\u0661" % _uuid(1), "is malformed"),
+        ("cell1:3", "is malformed"),
+        ("%s:3" % _uuid(1), "which this listing does not walk"),
+    )
+    @ddt.unpack
+    def test_bad_markers_are_refused(self, marker, why):
+        with pytest.raises(records.InvalidMarkerError, match=why):
+            self._unset(marker=marker, limit=2)
 
     def test_unknown_cell(self):
         with pytest.raises(records.UnknownCellError):

@@ -16,8 +16,14 @@ a script. What is proven:
   with sqlite3, not through the code under test) now hold, including the
   RequestSpec image;
 * refusals are one line on stderr, never a traceback;
-* ``list-unset`` paging with ``--limit``/``--marker`` walks both cells in
-  UUID order, ``--cell-uuid`` restricts to one cell;
+* ``list-unset`` walks the cells one after the other, each in creation
+  order; ``--limit`` pages say the next ``--marker`` (table hint, JSON
+  ``next_marker``), pages together are the listing; ``--cell-uuid``
+  restricts to one cell; a bad ``--marker`` is a usage error (2), for
+  ``transition`` too;
+* ``update`` and ``transition`` refuse a type no compute host of the
+  instance's architecture offers per a real Placement (``--force``
+  warns), and note, one line, when Placement was not asked;
 * ``nova-hwabi-status upgrade check`` warns (1) while libvirt instances
   have no recorded machine type, succeeds (0) once all are recorded (the
   ironic and the building instance never count), fails (2) on a malformed
@@ -43,6 +49,7 @@ from nova_hwabi.demo.cells import NovaDatabases, setup_nova, write_conf
 PYTHON = sys.executable
 CELLS = ("cell1", "cell2")
 ERROR_PREFIX = "nova-hwabi-manage: error: "
+NOTE_PREFIX = "nova-hwabi-manage: note: "
 
 
 def _uuid(number: int) -> str:
@@ -311,6 +318,28 @@ BATCH = {
                          3, None),
     "list-unset-no-cell": ((MT, "list-unset", "--cell-uuid", NO_SUCH_CELL),
                            2, NO_SUCH_CELL),
+    "list-unset-limited": ((MT, "list-unset", "--limit", "2"), 3, None),
+    # Bad markers: usage errors (2), one line saying what is wrong.
+    "marker-not-uuid": ((MT, "list-unset", "--marker", "abc"), 2,
+                        "neither an instance UUID nor a marker"),
+    "marker-unknown": ((MT, "list-unset", "--marker", _uuid(UNKNOWN)), 2,
+                       "no such instance"),
+    "marker-in-cell0": ((MT, "list-unset", "--marker", _uuid(IN_CELL0)), 2,
+                        "no such instance"),
+    "marker-malformed": ((MT, "list-unset", "--marker", "{cell1}:x1"), 2,
+                         "is malformed"),
+    "marker-other-cell": ((MT, "list-unset", "--cell-uuid", "{cell2}",
+                           "--marker", "{cell1}:1"), 2,
+                          "does not walk: resume with the same --cell-uuid"),
+    "marker-of-other-cell": ((MT, "list-unset", "--cell-uuid", "{cell2}",
+                              "--marker", _uuid(STOPPED_1)), 2,
+                             "no such instance"),
+    "transition-bad-marker": ((MT, "transition", "--from", "pc-q35-*",
+                               "--to", "pc-q35-8.2", "--marker", "x:1"), 2,
+                              "is malformed"),
+    "transition-unknown-marker": ((MT, "transition", "--from", "pc-q35-*",
+                                   "--to", "pc-q35-8.2", "--marker",
+                                   _uuid(UNKNOWN)), 2, "no such instance"),
     # transition: read-only here (--dry-run or refused before writing);
     # the writing runs are test_transition_* below.
     "transition-dry-run": ((MT, "transition", "--from", "pc-q35-7.*",
@@ -359,7 +388,7 @@ BATCH = {
 # Commands whose success also prints data, and whose exit code 3 is an
 # answer rather than an error.
 ANSWERS = ("list-unset", "list-unset-table", "list-unset-cell2",
-           "transition-dry-run", "transition-refused")
+           "list-unset-limited", "transition-dry-run", "transition-refused")
 
 
 @pytest.fixture(scope="module")
@@ -392,12 +421,21 @@ def batch(deployment):
     return results
 
 
+def _without_notes(result):
+    """``result`` with the note lines left out of stderr."""
+    kept = [line for line in result.stderr.splitlines(keepends=True)
+            if not line.startswith(NOTE_PREFIX)]
+    return subprocess.CompletedProcess(result.args, result.returncode,
+                                       result.stdout, "".join(kept))
+
+
 @pytest.mark.parametrize("name", list(BATCH))
 def test_exit_code_and_error_line(batch, name):
     _, code, needle = BATCH[name]
     result = batch[name]
     assert result.returncode == code, (result.stdout, result.stderr)
     assert "Traceback" not in result.stdout + result.stderr
+    result = _without_notes(result)
     if name == "update-force":
         # --force goes through with a warning, on stderr, saying what the
         # guest will see.
@@ -407,6 +445,23 @@ def test_exit_code_and_error_line(batch, name):
         assert result.stderr == ""
     else:
         assert_one_line_error(result, needle)
+
+
+@pytest.mark.parametrize("name", ["update-pin", "update-force",
+                                  "update-downgrade", "transition-dry-run"])
+def test_skipped_host_check_is_one_note(batch, name):
+    # No [placement] in this nova.conf: said once, not an error.
+    notes = [line for line in batch[name].stderr.splitlines()
+             if line.startswith(NOTE_PREFIX)]
+    assert len(notes) == 1, batch[name].stderr
+    assert "not checked against the machine types compute hosts offer" \
+        in notes[0] and "[placement] auth_type is not set" in notes[0]
+
+
+def test_no_note_when_nothing_was_checked(batch):
+    # Nothing selected, or refused before any check: no note.
+    for name in ("transition-none", "update-junk", "update-active"):
+        assert NOTE_PREFIX not in batch[name].stderr, name
 
 
 def test_get_json(batch, deployment):
@@ -459,22 +514,46 @@ def test_refusals_write_nothing(batch):
     assert batch["specs"][_uuid(ACTIVE)] == {}
 
 
+def walk_order(deployment, numbers):
+    """``numbers`` as the commands walk them: cells by UUID, each in
+    creation order (INSTANCES' order)."""
+    created = list(INSTANCES)
+    return [_uuid(n) for n in sorted(numbers, key=lambda n: (
+        deployment.cells[INSTANCES[n][0]], created.index(n)))]
+
+
 def test_list_unset_json_and_table(batch, deployment):
-    listed = _json(batch["list-unset"])
-    assert [item["uuid"] for item in listed] == sorted(UNSET_UUIDS)
+    answer = _json(batch["list-unset"])
+    assert answer["next_marker"] is None
+    listed = answer["instances"]
+    assert [item["uuid"] for item in listed] == walk_order(deployment,
+                                                           UNSET)
     for item in listed:
         cell, state, node, _, _ = INSTANCES[UNSET[
             UNSET_UUIDS.index(item["uuid"])]]
         assert (item["cell"], item["vm_state"], item["host"],
                 item["node"]) == (deployment.cells[cell], state, node, node)
     table = batch["list-unset-table"].stdout.splitlines()
-    assert [line.split()[0] for line in table] == sorted(UNSET_UUIDS)
-    assert table[0].split()[1:] == [deployment.cells["cell1"], "stopped",
-                                    "qemu1"]
+    assert [line.split()[0] for line in table] == walk_order(deployment,
+                                                             UNSET)
+    stopped_1 = next(line for line in table if line.startswith(
+        _uuid(STOPPED_1)))
+    assert stopped_1.split()[1:] == [deployment.cells["cell1"], "stopped",
+                                     "qemu1"]
+
+
+def test_list_unset_limit_prints_the_next_marker(batch, deployment):
+    lines = batch["list-unset-limited"].stdout.splitlines()
+    assert [line.split()[0] for line in lines[:-1]] == walk_order(
+        deployment, UNSET)[:2]
+    assert lines[-1].startswith("more instances are listed with --marker ")
+    marker = lines[-1].split()[-1]
+    cell, _, position = marker.partition(":")
+    assert cell in deployment.cells.values() and position.isdigit()
 
 
 def test_list_unset_cell_uuid(batch, deployment):
-    listed = _json(batch["list-unset-cell2"])
+    listed = _json(batch["list-unset-cell2"])["instances"]
     assert [item["uuid"] for item in listed] == sorted(
         _uuid(n) for n in UNSET if INSTANCES[n][0] == "cell2")
     assert {item["cell"] for item in listed} == {deployment.cells["cell2"]}
@@ -571,19 +650,28 @@ def test_list_unset_pages_across_cells(fresh):
         if marker:
             args += ["--marker", marker]
         result = _run(manage(fresh, *args))
-        page = [item["uuid"] for item in _json(result)]
-        # 3 while instances are listed, 0 once none are (nova-manage's).
-        assert result.returncode == (3 if page else 0), result.stderr
-        if not page:
-            break
-        assert len(page) <= 2
+        answer = _json(result)
+        page = [item["uuid"] for item in answer["instances"]]
+        assert result.returncode == 3, result.stderr
+        assert 1 <= len(page) <= 2
         pages.append(page)
-        marker = page[-1]
+        marker = answer["next_marker"]
+        if marker is None:
+            break
         assert len(pages) < 5, pages
-    assert [uuid for page in pages for uuid in page] == sorted(UNSET_UUIDS)
-    # Both cells appear within the first page: merged, not cell by cell.
-    assert {INSTANCES[n][0] for n in UNSET
-            if _uuid(n) in pages[0]} == {"cell1", "cell2"}
+    # The pages are the listing cut up: 5 instances in 3 pages, across
+    # both cells.
+    assert [uuid for page in pages for uuid in page] == walk_order(
+        fresh, UNSET)
+    assert len(pages) == 3
+    # nova-manage's marker, the last UUID listed, resumes there too.
+    result = _run(manage(fresh, MT, "list-unset", "--marker", pages[0][-1],
+                         *J))
+    assert [item["uuid"] for item in _json(result)["instances"]] == [
+        uuid for page in pages[1:] for uuid in page]
+    # 0 once none is left (nova-manage's).
+    last = _run(manage(fresh, MT, "list-unset", "--marker", pages[-1][-1]))
+    assert (last.returncode, last.stdout) == (0, "")
 
 
 @pytest.mark.parametrize("limit", ["-1", "0", "many"])
@@ -612,7 +700,7 @@ def test_status_succeeds_once_all_are_recorded(fresh):
     assert results["status"].returncode == 0, results["status"].stdout
     assert set(_status_results(results["status"]).values()) == {"Success"}
     assert results["list"].returncode == 0
-    assert _json(results["list"]) == []
+    assert _json(results["list"]) == {"instances": [], "next_marker": None}
 
 
 def test_transition_dry_run_json_and_refusal_table(batch):
@@ -632,7 +720,7 @@ def test_transition_dry_run_json_and_refusal_table(batch):
 
 
 def test_transition_pages_writes_and_resumes(fresh):
-    selected = [_uuid(n) for n in (PINNED, ACTIVE, TO_FORCE, TO_SET)]
+    selected = walk_order(fresh, (PINNED, ACTIVE, TO_FORCE, TO_SET))
     rows, marker, codes = [], None, []
     while True:
         args = [MT, "transition", "--from", "pc-q35-7.2", "--to",
@@ -649,8 +737,10 @@ def test_transition_pages_writes_and_resumes(fresh):
             break
         assert len(codes) < 5, codes
     assert [row["instance"] for row in rows] == selected
-    # The page holding the active instance says a stop is needed (3).
-    assert codes == [3, 0, 0]
+    # 4 selected, 2 a page; the page holding the active instance says a
+    # stop is needed (3).
+    assert codes == [3 if _uuid(ACTIVE) in selected[:2] else 0,
+                     3 if _uuid(ACTIVE) in selected[2:] else 0]
     metadata, specs = fresh.metadata(), fresh.spec_properties()
     for number in (PINNED, TO_FORCE, TO_SET):
         assert metadata[_uuid(number)]["image_hw_machine_type"] == (
@@ -666,6 +756,78 @@ def test_transition_pages_writes_and_resumes(fresh):
     assert row.startswith(_uuid(ACTIVE)) and "needs-stop" in row
     assert summary == "pc-q35-7.2 -> pc-q35-8.2: 1 needs-stop"
     assert fresh.metadata() == metadata
+
+
+# -- what hosts offer, from a real Placement --
+
+OFFERED, NOT_OFFERED = "pc-q35-9.2", "pc-q35-9.1"
+
+
+def _provider_with(placement, name, *traits):
+    import requests
+
+    headers = {"X-Auth-Token": "admin",
+               "OpenStack-API-Version": "placement 1.20"}
+    url = placement.endpoint
+    created = requests.post(url + "/resource_providers", headers=headers,
+                            json={"name": name}, timeout=30).json()
+    for trait in traits:
+        requests.put(url + "/traits/" + trait, headers=headers, timeout=30)
+    response = requests.put(
+        url + "/resource_providers/%s/traits" % created["uuid"],
+        headers=headers, timeout=30,
+        json={"traits": list(traits),
+              "resource_provider_generation": created["generation"]})
+    assert response.status_code == 200, response.text
+
+
+def test_update_and_transition_ask_placement(fresh, placement_service):
+    from nova_hwabi import traits
+
+    _provider_with(placement_service, "manage-cli-host-%s" % os.getpid(),
+                   traits.machine_type_trait("x86_64", OFFERED))
+    conf = _write_conf(fresh.root / "with-placement.conf", fresh.db["api"],
+                       fresh.db["cell1"],
+                       placement_service.placement_section())
+    results = _in_parallel({
+        # No x86_64 host offers it: refused (4), nothing written.
+        "refused": manage(fresh, MT, "update", _uuid(PINNED), NOT_OFFERED,
+                          conf=conf),
+        "offered": manage(fresh, MT, "update", _uuid(TO_FORCE), OFFERED,
+                          conf=conf),
+        "dry-run": manage(fresh, MT, "transition", "--from", "pc-q35-7.2",
+                          "--to", NOT_OFFERED, "--dry-run", *J, conf=conf),
+    })
+    refused = results["refused"]
+    assert refused.returncode == 4, refused.stderr
+    assert_one_line_error(refused, NOT_OFFERED, "no compute host reporting "
+                          "its x86_64 machine types offers it")
+    assert results["offered"].returncode == 0, results["offered"].stderr
+    assert results["offered"].stderr == ""
+    metadata = fresh.metadata()
+    assert metadata[_uuid(PINNED)]["image_hw_machine_type"] == "pc-q35-7.2"
+    assert metadata[_uuid(TO_FORCE)]["image_hw_machine_type"] == OFFERED
+    dry = _json(results["dry-run"])
+    assert results["dry-run"].returncode == 4
+    assert {row["outcome"] for row in dry["instances"]} == {"refused"}
+    assert all("no compute host reporting" in row["reason"]
+               for row in dry["instances"])
+    assert results["dry-run"].stderr == ""
+
+    forced = _run(manage(fresh, MT, "update", _uuid(PINNED), NOT_OFFERED,
+                         "--force", conf=conf))
+    assert forced.returncode == 0, forced.stderr
+    assert "no compute host reporting its x86_64" in forced.stderr
+    assert NOTE_PREFIX not in forced.stderr
+    assert fresh.metadata()[_uuid(PINNED)]["image_hw_machine_type"] == (
+        NOT_OFFERED)
+    moved = _run(manage(fresh, MT, "transition", "--from", "pc-q35-7.2",
+                        "--to", OFFERED, *J, conf=conf))
+    outcomes = {row["instance"]: row["outcome"]
+                for row in _json(moved)["instances"]}
+    assert outcomes == {_uuid(ACTIVE): "needs-stop",
+                        _uuid(TO_SET): "updated"}, moved.stderr
+    assert moved.returncode == 3
 
 
 def test_status_json(deployment):

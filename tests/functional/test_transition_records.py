@@ -5,18 +5,24 @@ test_machine_type_records.py: instances in both cells with recorded and
 pinned machine types, RequestSpecs in the API database. Proven:
 
 * a versioned range selects by pinned or recorded type, across both
-  cells, in UUID order, leaving out other families, variants, versions,
-  building and deleted instances;
+  cells, cell by cell in creation order, leaving out other families,
+  variants, versions, building and deleted instances;
 * stopped/shelved/offloaded instances are written as ``update`` writes
   them (record, pin, RequestSpec image); active ones are reported as
   needing a stop and left alone; refused ones are left alone;
 * an instance that cannot be updated (no API mapping) fails alone;
 * a re-run writes nothing; stopping the active one and re-running moves
   only it; ``--limit`` pages with ``next_marker`` walk the same rows as
-  one run; ``--dry-run`` writes nothing; ``cell_uuid`` restricts.
+  one run, and so do plain instance UUIDs as markers; malformed and
+  unknown markers are refused; ``--dry-run`` writes nothing;
+  ``cell_uuid`` restricts;
+* the instance's architecture (recorded ``hw_architecture``, else the
+  default) and what hosts offer refuse a target as ``update`` does.
 """
 
+import ddt
 import fixtures
+import pytest
 from nova import context as nova_context
 from nova import objects, test
 from sqlalchemy import exc as sqla_exc
@@ -47,12 +53,13 @@ INSTANCES = {
     BUILDING: ("cell2", "building", "pc-q35-3.0", None),
     DELETED: ("cell1", "stopped", "pc-q35-3.0", "pc-q35-3.0"),
 }
-SELECTED = sorted(_uuid(n) for n in (STOPPED_OLD, OFFLOADED_OLD, ACTIVE_OLD,
-                                     ALIAS_PINNED_OLD, NO_SPEC, NO_MAPPING))
+SELECTED_NUMBERS = (STOPPED_OLD, OFFLOADED_OLD, ACTIVE_OLD,
+                    ALIAS_PINNED_OLD, NO_SPEC, NO_MAPPING)
 RANGE = tr.parse_pattern("pc-q35-2.0..pc-q35-4.2")
 TARGET = rules.parse_machine_type("pc-q35-7.2")
 
 
+@ddt.ddt
 class TestTransition(test.TestCase):
 
     NUMBER_OF_CELLS = 2
@@ -120,6 +127,20 @@ class TestTransition(test.TestCase):
         return {number: self._metadata(number) for number in INSTANCES
                 if number != DELETED}
 
+    def _selected(self):
+        """SELECTED_NUMBERS as a run walks them: cells by UUID, each in
+        creation order (INSTANCES' order)."""
+        created = list(INSTANCES)
+        return [_uuid(n) for n in sorted(SELECTED_NUMBERS, key=lambda n: (
+            self.cell_mappings[INSTANCES[n][0]].uuid, created.index(n)))]
+
+    def _set_arch(self, number, arch):
+        with self._cell(number) as cctxt:
+            instance = objects.Instance.get_by_uuid(
+                cctxt, _uuid(number), expected_attrs=["system_metadata"])
+            instance.system_metadata[records.ARCH_KEY] = arch
+            instance.save()
+
     def _run(self, pattern=RANGE, target=TARGET, **kwargs):
         return records.transition(self.context, pattern, target, **kwargs)
 
@@ -131,7 +152,7 @@ class TestTransition(test.TestCase):
 
     def test_updates_stopped_lists_active_fails_alone(self):
         result = self._run()
-        assert [row.uuid for row in result.rows] == SELECTED
+        assert [row.uuid for row in result.rows] == self._selected()
         assert result.next_marker is None
         assert self._outcomes(result) == {
             _uuid(STOPPED_OLD): tr.UPDATED,
@@ -211,15 +232,15 @@ class TestTransition(test.TestCase):
             marker = result.next_marker
             if marker is None:
                 break
-            assert marker == result.rows[-1].uuid
-        assert seen == SELECTED
-        assert pages == 4  # 6 selected: 2 + 2 + 2 + an empty last page
+            assert marker.startswith(result.rows[-1].cell + ":")
+        assert seen == self._selected()
+        assert pages == 3  # 6 selected: 2 + 2 + 2, the last without marker
 
     def test_limit_then_resume_updates_everything_once(self):
         first = self._run(limit=3)
         second = self._run(limit=3, marker=first.next_marker)
         rows = first.rows + second.rows
-        assert [row.uuid for row in rows] == SELECTED
+        assert [row.uuid for row in rows] == self._selected()
         assert self._metadata(NO_SPEC)[records.RECORDED_KEY] == "pc-q35-7.2"
 
     def test_dry_run_writes_nothing(self):
@@ -243,3 +264,74 @@ class TestTransition(test.TestCase):
     def test_unknown_cell(self):
         self.assertRaises(records.UnknownCellError, self._run,
                           cell_uuid="99999999-0000-4000-8000-000000000000")
+
+    def test_instance_uuid_markers_resume_after_that_instance(self):
+        # nova-manage's way: the UUID of the last instance listed; the
+        # unmapped instance too (found in its cell, not through the API
+        # database).
+        selected = self._selected()
+        for index, uuid in enumerate(selected):
+            result = self._run(marker=uuid, dry_run=True)
+            assert [row.uuid for row in result.rows] == selected[index + 1:]
+
+    @ddt.data(
+        ("not-a-uuid", "neither an instance UUID nor a marker"),
+        (_uuid(999), "no such instance in the cell"),
+        ("12345678-1234-4234-8234-123456789012:x", "is malformed"),
+        ("12345678:7", "is malformed"),
+        (":7", "is malformed"),
+        ("99999999-0000-4000-8000-000000000000:7",
+         "which this listing does not walk"),
+    )
+    @ddt.unpack
+    def test_bad_markers_are_refused(self, marker, why):
+        before = self._all_metadata()
+        with pytest.raises(records.InvalidMarkerError, match=why):
+            self._run(marker=marker)
+        assert self._all_metadata() == before
+
+    def test_marker_of_another_cell_is_refused_with_cell_uuid(self):
+        first = self._run(limit=1, dry_run=True)
+        cell = first.rows[0].cell
+        other = next(mapping.uuid for name, mapping in
+                     self.cell_mappings.items()
+                     if name in ("cell1", "cell2") and mapping.uuid != cell)
+        with pytest.raises(records.InvalidMarkerError, match="--cell-uuid"):
+            self._run(marker=first.next_marker, cell_uuid=other)
+        with pytest.raises(records.InvalidMarkerError, match="no such"):
+            self._run(marker=first.rows[0].uuid, cell_uuid=other)
+
+    @ddt.data(
+        # hw_architecture of STOPPED_OLD, what hosts offer, refused because
+        (None, None, None),
+        ("aarch64", None, "it is a machine of i686, x86_64"),
+        (None, set(), "no compute host reporting its x86_64"),
+        (None, {"pc-q35-7.2"}, None),
+    )
+    @ddt.unpack
+    def test_architecture_and_hosts_decide_as_for_update(self, arch,
+                                                         offered, why):
+        if arch:
+            self._set_arch(STOPPED_OLD, arch)
+        asked = []
+
+        def offered_for(asked_arch, machine_type):
+            asked.append((asked_arch, machine_type))
+            return offered
+
+        for dry_run in (True, False):
+            result = self._run(dry_run=dry_run, offered_for=offered_for)
+            if dry_run:
+                # Once per architecture, not once per instance.
+                assert sorted(asked) == sorted(set(asked))
+            row = next(row for row in result.rows
+                       if row.uuid == _uuid(STOPPED_OLD))
+            if why:
+                assert row.outcome == tr.REFUSED
+                assert why in row.reason
+            else:
+                assert row.outcome == (tr.WOULD_UPDATE if dry_run
+                                       else tr.UPDATED)
+        recorded = self._metadata(STOPPED_OLD)[records.RECORDED_KEY]
+        assert recorded == ("pc-q35-2.12" if why else "pc-q35-7.2")
+        assert (arch or "x86_64", "pc-q35-7.2") in asked

@@ -98,3 +98,69 @@ def test_unoffered(metadata, arch, counts, expected):
     client = FakeClient(dict(counts, **{known: 1}), {known})
     assert offered.unoffered(offered.Offers(client), metadata,
                              arch) == expected
+
+
+class FailingClient(FakeClient):
+    def existing_traits(self, prefix):
+        from nova_hwabi.capabilities.placement import PlacementUnreachableError
+
+        raise PlacementUnreachableError("connection refused")
+
+
+def _machine_offers(monkeypatch, client):
+    from nova_hwabi.capabilities import placement
+
+    monkeypatch.setattr(placement.PlacementClient, "from_conf",
+                        classmethod(lambda cls, conf: client))
+    return offered.MachineTypeOffers(conf=None)
+
+
+X86_Q35_8 = traits.machine_type_trait("x86_64", "pc-q35-8.2")
+X86_Q35_7 = traits.machine_type_trait("x86_64", "pc-q35-7.2")
+ARM_VIRT = traits.machine_type_trait("aarch64", "virt-8.2")
+
+
+@pytest.mark.parametrize("custom, counts, arch, machine, answer, skipped", [
+    # Hosts report x86_64 machine types: offered by one, or by none.
+    ({X86_Q35_8}, {X86_Q35_8: 1}, "x86_64", "pc-q35-8.2", {"pc-q35-8.2"},
+     None),
+    ({X86_Q35_8}, {X86_Q35_8: 1}, "x86_64", "pc-q35-7.2", set(), None),
+    # The trait exists but no provider carries it any more.
+    ({X86_Q35_8, X86_Q35_7}, {X86_Q35_8: 1}, "x86_64", "pc-q35-7.2",
+     set(), None),
+    # No host reports aarch64's: cannot tell, and says why.
+    ({X86_Q35_8}, {X86_Q35_8: 1}, "aarch64", "virt-8.2", None,
+     "no compute host reports its aarch64 machine types"),
+    ({ARM_VIRT}, {ARM_VIRT: 2}, "aarch64", "virt-8.2", {"virt-8.2"}, None),
+    (set(), {}, "x86_64", "pc-q35-8.2", None,
+     "no compute host reports its x86_64 machine types"),
+])
+def test_machine_type_offers(monkeypatch, custom, counts, arch, machine,
+                             answer, skipped):
+    client = FakeClient(counts, custom)
+    offers = _machine_offers(monkeypatch, client)
+    assert offers(arch, machine) == answer
+    assert offers.skipped == skipped or skipped in offers.skipped
+    calls = len(client.calls)
+    assert offers(arch, machine) == answer
+    assert len(client.calls) == calls  # cached
+
+
+def test_machine_type_offers_without_placement(monkeypatch):
+    from nova_hwabi.capabilities import placement
+
+    def unusable(cls, conf):
+        raise placement.PlacementAuthError("[placement] auth_type is not set")
+
+    monkeypatch.setattr(placement.PlacementClient, "from_conf",
+                        classmethod(unusable))
+    offers = offered.MachineTypeOffers(conf=None)
+    assert offers.skipped is None  # nothing asked yet: nothing to say
+    assert offers("x86_64", "pc-q35-8.2") is None
+    assert offers.skipped == "[placement] auth_type is not set"
+
+
+def test_machine_type_offers_when_placement_fails(monkeypatch):
+    offers = _machine_offers(monkeypatch, FailingClient({}, set()))
+    assert offers("x86_64", "pc-q35-8.2") is None
+    assert offers.skipped == "Placement failed: connection refused"

@@ -134,6 +134,37 @@ def test_plan_outcomes(vm_state, recorded, pinned, target, outcome, why):
     assert row.current == (pinned or recorded)
 
 
+@pytest.mark.parametrize("vm_state, arch, outcome", [
+    # The architecture refuses before the state: no point stopping it.
+    ("stopped", "aarch64", tr.REFUSED),
+    ("active", "aarch64", tr.REFUSED),
+    ("stopped", None, tr.WOULD_UPDATE),
+    ("active", "x86_64", tr.NEEDS_STOP),
+])
+def test_plan_asks_the_architecture_check(vm_state, arch, outcome):
+    from nova_hwabi.machine_type import arches
+
+    asked = []
+
+    def check_arch(candidate_arch):
+        asked.append(candidate_arch)
+        if candidate_arch == "aarch64":
+            raise arches.MachineTypeArchError("not for aarch64")
+
+    candidate = tr.Candidate("u", "c", vm_state, None, "pc-q35-7.2",
+                             "pc-q35-7.2", arch)
+    row = tr.plan(candidate, Q35_8, check_arch=check_arch)
+    assert row.outcome == outcome
+    assert asked == [arch]
+    if outcome == tr.REFUSED:
+        assert row.reason == "not for aarch64"
+    # Refused by the update rules: the architecture is not asked.
+    refused = tr.plan(tr.Candidate("u", "c", vm_state, None, "pc-q35-9.0",
+                                   "pc-q35-9.0", arch), Q35_8,
+                      check_arch=check_arch)
+    assert refused.outcome == tr.REFUSED and asked == [arch]
+
+
 def test_dry_run_says_nothing_is_written():
     row = tr.plan(_candidate("stopped", "pc-q35-7.2"), Q35_8, dry_run=True)
     assert row.outcome == tr.WOULD_UPDATE
