@@ -191,7 +191,7 @@ class MachineTypeOffers:
     """
 
     def __init__(self, conf) -> None:
-        from nova_hwabi.capabilities import placement
+        from nova_hwabi import placement
 
         self._placement = placement
         self.skipped: str | None = None

@@ -102,13 +102,13 @@ def test_unoffered(metadata, arch, counts, expected):
 
 class FailingClient(FakeClient):
     def existing_traits(self, prefix):
-        from nova_hwabi.capabilities.placement import PlacementUnreachableError
+        from nova_hwabi.placement import PlacementUnreachableError
 
         raise PlacementUnreachableError("connection refused")
 
 
 def _machine_offers(monkeypatch, client):
-    from nova_hwabi.capabilities import placement
+    from nova_hwabi import placement
 
     monkeypatch.setattr(placement.PlacementClient, "from_conf",
                         classmethod(lambda cls, conf: client))
@@ -147,7 +147,7 @@ def test_machine_type_offers(monkeypatch, custom, counts, arch, machine,
 
 
 def test_machine_type_offers_without_placement(monkeypatch):
-    from nova_hwabi.capabilities import placement
+    from nova_hwabi import placement
 
     def unusable(cls, conf):
         raise placement.PlacementAuthError("[placement] auth_type is not set")
