@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import overload
 
 from nova_hwabi import traits
 from nova_hwabi.capabilities.model import MaxPhysAddr
@@ -113,7 +114,19 @@ def recorded_width(system_metadata: Mapping[str, str]
     return width
 
 
-def _recorded_int(system_metadata, key, *, optional=False) -> int | None:
+@overload
+def _recorded_int(system_metadata: Mapping[str, str], key: str) -> int: ...
+
+
+@overload
+def _recorded_int(
+    system_metadata: Mapping[str, str], key: str, *, optional: bool
+) -> int | None: ...
+
+
+def _recorded_int(
+    system_metadata: Mapping[str, str], key: str, *, optional: bool = False
+) -> int | None:
     text = system_metadata.get(key)
     if text is None and optional:
         return None

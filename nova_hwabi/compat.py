@@ -36,7 +36,9 @@ import logging
 import os
 import sys
 import warnings
+from collections.abc import Callable, Iterator
 from importlib import metadata
+from typing import Any
 
 SUPPORTED_SERIES = {
     32: "2025.2 Flamingo",
@@ -105,12 +107,12 @@ def check_supported() -> int:
     return series
 
 
-def _accepts(function, keyword: str) -> bool:
+def _accepts(function: Callable[..., object], keyword: str) -> bool:
     return keyword in inspect.signature(function).parameters
 
 
 @contextlib.contextmanager
-def quiet_nova_startup():
+def quiet_nova_startup() -> Iterator[None]:
     """Mute Nova's start-up chatter that is no answer to an admin command.
 
     Within the block: the eventlet deprecation warning is ignored (a
@@ -131,7 +133,7 @@ def quiet_nova_startup():
 
 
 @contextlib.contextmanager
-def _environ_default(name: str, value: str):
+def _environ_default(name: str, value: str) -> Iterator[None]:
     """Set an environment variable for the block unless already set."""
     if name in os.environ:
         yield
@@ -177,7 +179,7 @@ def use_native_threading() -> None:
     _backend_chosen = True
 
 
-def parse_nova_args(argv: list[str], prog: str, **kwargs) -> None:
+def parse_nova_args(argv: list[str], prog: str, **kwargs: Any) -> None:
     """``nova.config.parse_args(argv, ...)`` naming the program ``prog``.
 
     The name appears in ``--help`` and in command-line errors

@@ -102,11 +102,13 @@ def parse_domain_capabilities(
     is not a usable domain capabilities document.
     """
     root = xml.parse_document(document, _ROOT, max_bytes)
-    fields: dict[str, object] = {
-        "path": None, "machine": None, "max_vcpus": None,
-        "cpu_modes": frozenset(), "host_model": None, "devices": (),
-        "features": frozenset(),
-    }
+    path: str | None = None
+    machine: str | None = None
+    max_vcpus: int | None = None
+    cpu_modes: frozenset[str] = frozenset()
+    host_model: HostModelCPU | None = None
+    devices: tuple[tuple[str, DeviceSupport], ...] = ()
+    features: frozenset[str] = frozenset()
     domain_type = arch = None
     for child in root:
         tag = child.tag
@@ -115,29 +117,35 @@ def parse_domain_capabilities(
         elif tag == "arch":
             arch = xml.required_text(child, _ROOT + "/arch")
         elif tag == "path":
-            fields["path"] = xml.optional_text(child)
+            path = xml.optional_text(child)
         elif tag == "machine":
-            fields["machine"] = xml.optional_text(child)
+            machine = xml.optional_text(child)
         elif tag == "vcpu":
-            fields["max_vcpus"] = xml.optional_int(
+            max_vcpus = xml.optional_int(
                 child.get("max"), _ROOT + "/vcpu@max", minimum=1
             )
         elif tag == "cpu":
-            fields["cpu_modes"], fields["host_model"] = _parse_cpu(child)
+            cpu_modes, host_model = _parse_cpu(child)
         elif tag == "devices":
-            fields["devices"] = _parse_devices(child, _ROOT + "/devices")
+            devices = _parse_devices(child, _ROOT + "/devices")
         elif tag == "features":
-            fields["features"] = _supported_children(child)
+            features = _supported_children(child)
     if domain_type is None:
         raise CapabilitiesError("%s: missing <domain> element" % _ROOT)
     if arch is None:
         raise CapabilitiesError("%s: missing <arch> element" % _ROOT)
-    return DomainCapabilities(domain_type=domain_type, arch=arch, **fields)
+    return DomainCapabilities(
+        path=path, domain_type=domain_type, machine=machine, arch=arch,
+        max_vcpus=max_vcpus, cpu_modes=cpu_modes, host_model=host_model,
+        devices=devices, features=features,
+    )
 
 
-def _parse_cpu(cpu: etree._Element):
+def _parse_cpu(
+    cpu: etree._Element,
+) -> tuple[frozenset[str], HostModelCPU | None]:
     where = _ROOT + "/cpu/mode"
-    modes = set()
+    modes: set[str] = set()
     host_model = None
     for mode in cpu.iterchildren("mode"):
         name = mode.get("name")
@@ -153,7 +161,8 @@ def _parse_cpu(cpu: etree._Element):
 
 def _parse_host_model(mode: etree._Element, where: str) -> HostModelCPU:
     model = vendor = maxphysaddr = None
-    required, disabled = set(), set()
+    required: set[str] = set()
+    disabled: set[str] = set()
     for child in mode:
         tag = child.tag
         if tag == "feature":
@@ -180,20 +189,25 @@ def _parse_host_model(mode: etree._Element, where: str) -> HostModelCPU:
     )
 
 
-def _parse_devices(devices: etree._Element, where: str):
+def _parse_devices(
+    devices: etree._Element, where: str
+) -> tuple[tuple[str, DeviceSupport], ...]:
     parsed = []
     for device in devices:
-        device_where = "%s/%s" % (where, device.tag)
+        tag = xml.element_tag(device)
+        device_where = "%s/%s" % (where, tag)
         supported = xml.yes_no(
             device.get("supported"), device_where + "@supported"
         )
-        parsed.append((device.tag, DeviceSupport(
+        parsed.append((tag, DeviceSupport(
             supported, _parse_enums(device, device_where)
         )))
     return tuple(parsed)
 
 
-def _parse_enums(element: etree._Element, where: str):
+def _parse_enums(
+    element: etree._Element, where: str
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
     enums = []
     for enum in element.iterchildren("enum"):
         name = enum.get("name")
@@ -212,10 +226,10 @@ def _parse_enums(element: etree._Element, where: str):
 def _supported_children(features: etree._Element) -> frozenset[str]:
     where = _ROOT + "/features"
     return frozenset(
-        feature.tag
+        xml.element_tag(feature)
         for feature in features
         if xml.yes_no(
             feature.get("supported"),
-            "%s/%s@supported" % (where, feature.tag),
+            "%s/%s@supported" % (where, xml.element_tag(feature)),
         )
     )

@@ -115,14 +115,14 @@ def parse_guest_domain(
     )
 
 
-def _parse_os(os_element: etree._Element):
+def _parse_os(os_element: etree._Element) -> tuple[str | None, str | None]:
     os_type = os_element.find("type")
     if os_type is None:
         return None, None
     return os_type.get("arch"), os_type.get("machine")
 
 
-def _parse_cpu(cpu: etree._Element):
+def _parse_cpu(cpu: etree._Element) -> tuple[str, MaxPhysAddr | None]:
     # libvirt's default CPU mode, when the attribute is left out, is custom.
     mode = cpu.get("mode") or "custom"
     maxphysaddr = None

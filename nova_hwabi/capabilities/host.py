@@ -44,7 +44,7 @@ def parse_host_capabilities(
     """
     root = xml.parse_document(document, "capabilities", max_bytes)
     host_element = None
-    guests = []
+    guests: list[Guest] = []
     for child in root:
         tag = child.tag
         if tag == "guest":
@@ -63,7 +63,9 @@ def parse_host_capabilities(
     )
 
 
-def _parse_host(host: etree._Element):
+def _parse_host(
+    host: etree._Element,
+) -> tuple[str | None, HostCPU, tuple[NUMACell, ...] | None]:
     uuid = None
     cpu = None
     cells = None
@@ -265,11 +267,11 @@ def _machine(machine: etree._Element, where: str) -> Machine:
     get = machine.get
     max_cpus = get("maxCpus")
     deprecated = get("deprecated")
-    try:
-        name = machine.text.strip()
-        cpus = None if max_cpus is None else values.parse_decimal(max_cpus)
-    except AttributeError:
+    text = machine.text
+    if text is None:
         return _checked_machine(machine, where + "/machine")
+    name = text.strip()
+    cpus = None if max_cpus is None else values.parse_decimal(max_cpus)
     if (
         not name
         or (max_cpus is not None and cpus is None)

@@ -11,9 +11,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from nova_hwabi.capabilities.errors import UnknownSampleError
 from nova_hwabi.capabilities.versions import LibvirtVersion
+
+if TYPE_CHECKING:
+    # importlib.resources.abc is Python >= 3.11; we support 3.10.
+    from importlib.abc import Traversable
 
 _PACKAGE = "nova_hwabi.capabilities"
 
@@ -33,7 +38,7 @@ class SampleHost:
     domain_capabilities_xml: bytes | None
 
 
-def _samples_dir():
+def _samples_dir() -> Traversable:
     return resources.files(_PACKAGE).joinpath("samples")
 
 

@@ -9,6 +9,8 @@ nesting limit. Every failure is turned into :class:`CapabilitiesError`.
 
 from __future__ import annotations
 
+from typing import cast
+
 from lxml import etree
 
 from nova_hwabi import values
@@ -96,9 +98,19 @@ def parse_document(
         )
     if root.tag != root_tag:
         raise CapabilitiesError(
-            "expected a <%s> document, got <%s>" % (root_tag, root.tag)
+            "expected a <%s> document, got <%s>"
+            % (root_tag, element_tag(root))
         )
     return root
+
+
+def element_tag(element: etree._Element) -> str:
+    """The tag of a parsed element.
+
+    lxml types ``tag`` as str, bytes or QName because a tag set by hand is
+    stored as given; a tag from the parser is always str.
+    """
+    return cast(str, element.tag)
 
 
 def required_text(element: etree._Element, where: str) -> str:

@@ -12,11 +12,15 @@ import importlib
 import os
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from oslo_config import cfg
 
 from nova_hwabi import compat
 from nova_hwabi.conf import sources
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 # Exit code of every admin command for a configuration it cannot use:
 # sysexits.h's EX_CONFIG, outside both nova-manage's per-command codes
@@ -35,7 +39,7 @@ class ConfigError(Exception):
     """The configuration cannot be used; the message is one line."""
 
 
-def import_nova_conf():
+def import_nova_conf() -> cfg.ConfigOpts:
     """Nova's global CONF, after Nova has chosen native threading.
 
     Nova picks eventlet or threads when its first modules load and refuses
@@ -59,12 +63,13 @@ def import_nova_conf():
             "nova-hwabi into Nova's own environment, with the constraints "
             "file of its series (see the README)" % sys.executable) from None
     with compat.quiet_nova_startup():
-        return importlib.import_module("nova.conf").CONF
+        conf: cfg.ConfigOpts = importlib.import_module("nova.conf").CONF
+        return conf
 
 
 def start(prog: str, argv: list[str] | None,
-          register_cli: Callable[[object], None], *,
-          api_database: bool = True):
+          register_cli: Callable[[cfg.ConfigOpts], None], *,
+          api_database: bool = True) -> cfg.ConfigOpts:
     """Parse ``nova.conf`` and the command line as nova-manage does.
 
     ``register_cli(conf)`` adds the command's sub-commands. Logs go to
@@ -94,8 +99,8 @@ def start(prog: str, argv: list[str] | None,
 
 
 def run(prog: str, argv: list[str] | None,
-        register_cli: Callable[[object], None],
-        command: Callable[[object], int], *,
+        register_cli: Callable[[cfg.ConfigOpts], None],
+        command: Callable[[cfg.ConfigOpts], int], *,
         api_database: bool = True) -> int:
     """``command(conf)`` after :func:`start`; EXIT_CONFIG on ConfigError."""
     try:
@@ -106,7 +111,8 @@ def run(prog: str, argv: list[str] | None,
     return command(conf)
 
 
-def check_config(conf, prog: str, *, api_database: bool = True) -> None:
+def check_config(conf: cfg.ConfigOpts, prog: str, *,
+                 api_database: bool = True) -> None:
     """Raise ConfigError unless the options ``prog`` reads are usable.
 
     Every option of ``CHECKED_GROUPS`` must have a valid value and, with
@@ -121,7 +127,7 @@ def check_config(conf, prog: str, *, api_database: bool = True) -> None:
         check_api_database(conf, prog)
 
 
-def check_api_database(conf, prog: str) -> None:
+def check_api_database(conf: cfg.ConfigOpts, prog: str) -> None:
     """Raise ConfigError unless ``[api_database] connection`` is usable.
 
     Usable: set, a SQLAlchemy URL whose dialect and driver are installed,
@@ -171,7 +177,7 @@ def check_api_database(conf, prog: str) -> None:
             "the tables)" % (_API_DATABASE, shown, origin, _API_TABLE))
 
 
-def _check_driver(url, shown: str, origin: str) -> None:
+def _check_driver(url: URL, shown: str, origin: str) -> None:
     from sqlalchemy import exc as sa_exc
 
     try:

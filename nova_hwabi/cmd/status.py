@@ -32,7 +32,10 @@ Checks, with oslo.upgradecheck's codes (0 success, 1 warning, 2 failure;
 
 from __future__ import annotations
 
+import argparse
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from oslo_config import cfg
 from oslo_upgradecheck import upgradecheck
@@ -42,7 +45,9 @@ from nova_hwabi.cmd import nova_setup
 from nova_hwabi.machine_type import offered, records, rules
 
 
-def operator_mode_differences(*args, **kwargs):
+def operator_mode_differences(
+    *args: Any, **kwargs: Any
+) -> dict[str, list[Any]]:
     """:func:`nova_hwabi.filters.compute_capabilities.operator_mode_differences`.
 
     Imported on use: the filter module imports Nova's scheduler.
@@ -58,7 +63,8 @@ _EXAMPLES = 5
 class Checks(upgradecheck.UpgradeCommands):
     """nova-hwabi's upgrade checks."""
 
-    def __init__(self, conf, context_factory,
+    def __init__(self, conf: cfg.ConfigOpts,
+                 context_factory: Callable[[], Any],
                  verbose: bool | None = None) -> None:
         self._conf = conf
         self._context = context_factory
@@ -138,11 +144,16 @@ class Checks(upgradecheck.UpgradeCommands):
                     in sorted(deprecated.items())))
         return upgradecheck.Result(upgradecheck.Code.WARNING, " ".join(parts))
 
-    def _machine_type_offers(self, offers, pinned):
+    def _machine_type_offers(
+        self, offers: offered.Offers,
+        pinned: dict[tuple[str | None, str], list[str]],
+    ) -> tuple[dict[tuple[str, str], list[str]],
+               dict[tuple[str, str], tuple[int, list[str]]]]:
         """({(arch, type): uuids} no host offers, {(arch, type): (hosts,
         uuids)} some host marks deprecated)."""
         default_arch = self._conf.hwabi_scheduler.default_guest_arch
-        missing, deprecated = {}, {}
+        missing: dict[tuple[str, str], list[str]] = {}
+        deprecated: dict[tuple[str, str], tuple[int, list[str]]] = {}
         for (arch, machine_type), uuids in pinned.items():
             arch = arch or default_arch
             offer, deprecation = offered.machine_type_traits(
@@ -186,7 +197,9 @@ class Checks(upgradecheck.UpgradeCommands):
                 for (name, value, trait), uuids in sorted(stranded.items())))
 
     @staticmethod
-    def _stranded_devices(offers, recorded):
+    def _stranded_devices(
+        offers: offered.Offers, recorded: dict[str, dict[str, str]],
+    ) -> dict[tuple[str, str, str], list[str]]:
         stranded: dict[tuple[str, str, str], list[str]] = {}
         for uuid in sorted(recorded):
             for name, (value, trait) in offered.device_traits(
@@ -204,7 +217,7 @@ class Checks(upgradecheck.UpgradeCommands):
         if not flavors:
             return upgradecheck.Result(upgradecheck.Code.SUCCESS)
         hosts = compute_host_states(ctxt)
-        changes = []
+        changes: list[str] = []
         for flavor in flavors:
             differences = operator_mode_differences(
                 flavor.extra_specs, hosts, current, other)
@@ -238,7 +251,7 @@ class Checks(upgradecheck.UpgradeCommands):
     )
 
 
-def capability_flavors(ctxt) -> list:
+def capability_flavors(ctxt: Any) -> list[Any]:
     """Flavors (API database) with a mode-sensitive ``capabilities:`` spec.
 
     Mode-sensitive: ``<in>``, ``<all-in>`` or ``<or>``, whose reading
@@ -261,7 +274,7 @@ def _mode_sensitive(key: str, value: str) -> bool:
     return bool(words) and words[0] in ("<in>", "<all-in>", "<or>")
 
 
-def compute_host_states(ctxt) -> list:
+def compute_host_states(ctxt: Any) -> list[Any]:
     """A Nova HostState for every compute node of every cell.
 
     Built as the scheduler builds them (``HostState.update`` from the
@@ -287,13 +300,15 @@ def compute_host_states(ctxt) -> list:
     return states
 
 
-def register_cli_options(conf, checks: Checks) -> None:
+def register_cli_options(conf: cfg.ConfigOpts, checks: Checks) -> None:
     """``upgrade check [--json] [--verbose]``.
 
     oslo.upgradecheck's own registration (2.x) offers ``--json`` only;
     this one adds ``--verbose`` and otherwise behaves the same.
     """
-    def add_parsers(subparsers) -> None:
+    def add_parsers(
+        subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    ) -> None:
         upgrade = subparsers.add_parser("upgrade")
         upgrade.add_argument("check")
         upgrade.set_defaults(action_fn=checks.check)
@@ -318,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     ``[api_database] connection``, a wrong option value, an unreadable
     config file): one line on stderr names the option and the file.
     """
-    def register(conf) -> None:
+    def register(conf: cfg.ConfigOpts) -> None:
         from nova import context as nova_context
 
         register_cli_options(
@@ -327,7 +342,7 @@ def main(argv: list[str] | None = None) -> int:
     return nova_setup.run("nova-hwabi-status", argv, register, _run_checks)
 
 
-def _run_checks(conf) -> int:
+def _run_checks(conf: cfg.ConfigOpts) -> int:
     # oslo.upgradecheck reads --json from its module-level CONF, which only
     # its own main() sets; we parse through Nova's config instead.
     upgradecheck.CONF = conf

@@ -25,13 +25,13 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     placement.register_opts(conf)
 
 
-def list_opts():
+def list_opts() -> list[tuple[cfg.OptGroup, list[cfg.Opt]]]:
     """Our own option groups, for ``oslo-config-generator``.
 
     Nova's options are documented in Nova's sample configuration and are
     deliberately left out here.
     """
-    opts = []
+    opts: list[tuple[cfg.OptGroup, list[cfg.Opt]]] = []
     for module in _OWN_GROUP_MODULES:
         opts.extend(module.list_opts())
     return opts

@@ -77,6 +77,6 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(OPTS, group=GROUP)
 
 
-def list_opts():
+def list_opts() -> list[tuple[cfg.OptGroup, list[cfg.Opt]]]:
     """``[(group, opts)]`` for the sample config generator."""
     return [(GROUP, OPTS)]

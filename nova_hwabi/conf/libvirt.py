@@ -64,7 +64,7 @@ def effective_cpu_mode(conf: cfg.ConfigOpts) -> str:
     under qemu on aarch64, which this package does not special-case) and
     as ``none`` otherwise.
     """
-    mode = conf.libvirt.cpu_mode
+    mode: str | None = conf.libvirt.cpu_mode
     if mode:
         return mode
     return "host-model" if conf.libvirt.virt_type == "kvm" else "none"
@@ -72,8 +72,9 @@ def effective_cpu_mode(conf: cfg.ConfigOpts) -> str:
 
 def connection_uri(conf: cfg.ConfigOpts) -> str:
     """The libvirt URI Nova's compute service would connect to."""
-    if conf.libvirt.connection_uri:
-        return conf.libvirt.connection_uri
+    uri: str = conf.libvirt.connection_uri
+    if uri:
+        return uri
     if conf.libvirt.virt_type in ("kvm", "qemu"):
         return "qemu:///system"
     return "%s:///" % conf.libvirt.virt_type

@@ -46,7 +46,7 @@ def file_setting(conf: cfg.ConfigOpts, group: str, name: str) -> str | None:
     """The last config file that sets ``[group] name``, or None."""
     found = None
     for path in config_files(conf):
-        sections: dict = {}
+        sections: dict[str, dict[str, list[str]]] = {}
         try:
             cfg.ConfigParser(path, sections).parse()
         except (OSError, cfg.ParseError):

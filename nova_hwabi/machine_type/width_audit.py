@@ -14,10 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from nova_hwabi import address_width
 from nova_hwabi.capabilities.guest import GuestDomain
 from nova_hwabi.machine_type import records
+
+if TYPE_CHECKING:
+    from nova_hwabi.machine_type.recorder import LocalHost
 
 OK = "ok"
 DIFFERS = "differs"
@@ -41,7 +45,7 @@ class WidthAudit:
         """True when the guest should be looked at."""
         return self.status != OK
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, object]:
         """JSON-ready view."""
         return {"uuid": self.uuid, "recorded_bits": self.recorded,
                 "host_bits": self.on_host, "limit": self.limit,
@@ -78,7 +82,7 @@ def audit_domain(domain: GuestDomain, host_bits: int | None,
     return WidthAudit(domain.uuid, recorded.bits, on_host, guest.limit, OK)
 
 
-def audit_local_widths(ctxt, host) -> list[WidthAudit]:
+def audit_local_widths(ctxt: Any, host: LocalHost) -> list[WidthAudit]:
     """Audit rows for the passthrough guests of ``host`` (a LocalHost).
 
     Domains that are not Nova instances are skipped.

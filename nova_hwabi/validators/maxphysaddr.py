@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
+from typing import Any
 
 from nova_hwabi.address_space import (
     FLAVOR_BITS,
@@ -29,7 +31,9 @@ from nova_hwabi.conf.capabilities import MAX_BITS, MIN_BITS
 
 
 @functools.cache
-def _parsed_validator(base, exception, parse):
+def _parsed_validator(
+    base: Any, exception: Any, parse: Callable[[Any, str], object]
+) -> type[Any]:
     """An ExtraSpecValidator class whose value check is ``parse``.
 
     One class per parser for the process, so validators from two
@@ -37,10 +41,12 @@ def _parsed_validator(base, exception, parse):
     class).
     """
 
-    class ParsedValidator(base.ExtraSpecValidator):
+    # Nova's ExtraSpecValidator is untyped (Any to mypy, which strict mode
+    # will not let us subclass) and handed in: nova-api imports it lazily.
+    class ParsedValidator(base.ExtraSpecValidator):  # type: ignore[misc]
         # Keeps Nova's name handling and the documented value schema (the
         # API reference lists it); only the value check is ours.
-        def validate(self, name, value):
+        def validate(self, name: str, value: Any) -> None:
             if not re.fullmatch(self.name_regex, name):
                 raise exception.ValidationError(
                     "Validation failed; expected a name of format '%s' but "
@@ -54,7 +60,7 @@ def _parsed_validator(base, exception, parse):
     return ParsedValidator
 
 
-def register():
+def register() -> list[Any]:
     """The validators, for Nova's ``nova.api.extra_spec_validators``."""
     from nova import exception  # nova-api only
     from nova.api.validation.extra_specs import base

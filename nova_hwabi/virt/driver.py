@@ -29,7 +29,10 @@ through the ``nova.virt.hwabi`` shim this distribution installs.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import nova.conf
 from nova import context as nova_context
@@ -48,6 +51,9 @@ from nova_hwabi.capabilities import (
     parse_guest_domain,
     parse_host_capabilities,
 )
+from nova_hwabi.capabilities.guest import GuestDomain
+from nova_hwabi.capabilities.model import HostCapabilities
+from nova_hwabi.capabilities.reported_traits import HostTraits
 from nova_hwabi.conf import libvirt as libvirt_opts
 from nova_hwabi.machine_type import hooks
 from nova_hwabi.machine_type.recorder import LocalHost
@@ -59,20 +65,22 @@ LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
 hwabi_conf.register_opts(CONF)
 
-class PinnedMachineTypeUnavailable(exception.Invalid):
+# Nova is untyped: its classes are Any to mypy, and strict mode refuses to
+# subclass Any. Subclassing Nova's is the point of this module.
+class PinnedMachineTypeUnavailable(exception.Invalid):  # type: ignore[misc]
     """This host's QEMU lacks the machine type recorded for an instance."""
 
     msg_fmt = "%(reason)s"
 
 
-class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
+class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):  # type: ignore[misc]
     """Nova's libvirt driver that keeps each guest's hardware ABI."""
 
-    _hwabi_caps = None
+    _hwabi_caps: HostCapabilities | None = None
 
     # -- what this host offers, read once --------------------------------
 
-    def _hwabi_host_capabilities(self):
+    def _hwabi_host_capabilities(self) -> HostCapabilities:
         """This host's parsed libvirt capabilities.
 
         Read once per service start, as Nova's own Host caches them: a
@@ -88,7 +96,7 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
         return LibvirtVersion.from_int(
             self._host.get_connection().getLibVersion())
 
-    def _hwabi_host_traits(self):
+    def _hwabi_host_traits(self) -> HostTraits:
         return host_traits(self._hwabi_host_capabilities(),
                            self._hwabi_libvirt_version(),
                            TraitPolicy.from_conf(CONF))
@@ -113,8 +121,8 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
                       "reported" if decision.reported else "not reported",
                       decision.reason)
 
-    def update_provider_tree(self, provider_tree, nodename,
-                             allocations=None):
+    def update_provider_tree(self, provider_tree: Any, nodename: str,
+                             allocations: Any = None) -> None:
         super().update_provider_tree(provider_tree, nodename,
                                      allocations=allocations)
         try:
@@ -130,7 +138,8 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
 
     # -- start-up ----------------------------------------------------------
 
-    def process_instances_at_startup(self, context, instances):
+    def process_instances_at_startup(self, context: Any,
+                                     instances: Any) -> Any:
         # Ours first, in memory: Nova then skips what we recorded from the
         # running domain, and its one save per instance writes both; we
         # save only the instances Nova will not.
@@ -142,7 +151,8 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
                          if uuid not in nova_saves)
         return result
 
-    def _register_all_undefined_instance_details(self, *args, **kwargs):
+    def _register_all_undefined_instance_details(self, *args: Any,
+                                                 **kwargs: Any) -> None:
         if compat.startup_seam() == compat.SEAM_PROCESS_INSTANCES_AT_STARTUP:
             context, instances = self._hwabi_seam_arguments(*args, **kwargs)
             # Nova returns at once for an instance with all its defaults;
@@ -162,11 +172,12 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
         super()._register_all_undefined_instance_details(*args, **kwargs)
 
     @staticmethod
-    def _hwabi_seam_arguments(context, instances):
+    def _hwabi_seam_arguments(context: Any,
+                              instances: Any) -> tuple[Any, Any]:
         return context, instances
 
     @staticmethod
-    def _hwabi_nova_pending(instances) -> list:
+    def _hwabi_nova_pending(instances: Iterable[Any]) -> list[Any]:
         """The instances Nova's registration has something to do for."""
         pending = []
         for instance in instances:
@@ -179,8 +190,9 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
                 pending.append(instance)
         return pending
 
-    def _find_default_for_image_property(self, instance, image_property,
-                                         *args, **kwargs):
+    def _find_default_for_image_property(self, instance: Any,
+                                         image_property: str,
+                                         *args: Any, **kwargs: Any) -> Any:
         if image_property == "hw_input_bus":
             # Nova takes the bus of its default USB tablet for the input bus;
             # recorded, hw_input_bus=usb makes Nova add a USB keyboard at the
@@ -191,12 +203,14 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
         return super()._find_default_for_image_property(
             instance, image_property, *args, **kwargs)
 
-    def _hwabi_local_domains(self, wanted):
+    def _hwabi_local_domains(
+        self, wanted: Iterable[str] | dict[str, Any],
+    ) -> dict[str, GuestDomain]:
         """{uuid: GuestDomain} of this host's domains whose UUID is wanted.
 
         One listing, then the XML of the wanted domains only.
         """
-        domains = {}
+        domains: dict[str, GuestDomain] = {}
         for guest in self._host.list_guests(only_running=False):
             if guest.uuid not in wanted:
                 continue
@@ -211,12 +225,12 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
             domains[domain.uuid] = domain
         return domains
 
-    def _hwabi_record_at_startup(self, instances) -> dict:
+    def _hwabi_record_at_startup(self, instances: Any) -> dict[str, Any]:
         """Apply the start-up changes in memory; {uuid: changed instance}.
 
         Nothing is saved here.
         """
-        pending = {}
+        pending: dict[str, Any] = {}
         for instance in instances:
             try:
                 if not instance.deleted and \
@@ -243,19 +257,23 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
             for uuid, instance in pending.items()
         ]
 
-        def resolve(domain):
+        def resolve(
+            domain: GuestDomain | None,
+        ) -> Callable[[str], str | None]:
             arch = (domain.arch if domain is not None else None) or host_arch
             domain_type = (domain.domain_type if domain is not None
                            else CONF.libvirt.virt_type)
-            return local.resolve(domain_type, arch)
+            resolver: Callable[[str], str | None] = local.resolve(
+                domain_type, arch)
+            return resolver
 
-        def warn(uuid, reason):
+        def warn(uuid: str, reason: str) -> None:
             LOG.warning("Instance %s: nothing recorded at start-up: %s",
                         uuid, reason)
 
         changes, summary = decisions.record_at_startup(
             items, CONF, resolve, warn)
-        changed = {}
+        changed: dict[str, Any] = {}
         for uuid, change in changes.items():
             if decisions.apply_change(pending[uuid].system_metadata, change):
                 changed[uuid] = pending[uuid]
@@ -268,7 +286,7 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
         return changed
 
     @staticmethod
-    def _hwabi_cdrom_bus(instance) -> bool:
+    def _hwabi_cdrom_bus(instance: Any) -> bool:
         """Record Nova's own cdrom bus default, without Nova's BDM query.
 
         Nova's registration reads the instance's block device mappings
@@ -292,7 +310,7 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
         instance.system_metadata[key] = bus
         return True
 
-    def _hwabi_save(self, instances) -> None:
+    def _hwabi_save(self, instances: Iterable[Any]) -> None:
         for instance in instances:
             try:
                 instance.save()
@@ -301,7 +319,8 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
                             instance.uuid, exc)
 
     @staticmethod
-    def _hwabi_record(instance, domain, host_arch) -> hooks.InstanceRecord:
+    def _hwabi_record(instance: Any, domain: GuestDomain | None,
+                      host_arch: str | None) -> hooks.InstanceRecord:
         metadata = instance.system_metadata
         arch = ((domain.arch if domain is not None else None)
                 or metadata.get("image_hw_architecture") or host_arch)
@@ -311,13 +330,14 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
 
     # -- spawn and rebuild -------------------------------------------------
 
-    def spawn(self, context, instance, image_meta, *args, **kwargs):
+    def spawn(self, context: Any, instance: Any, image_meta: Any,
+              *args: Any, **kwargs: Any) -> None:
         self._hwabi_check_machine_type(instance)
         super().spawn(context, instance, image_meta, *args, **kwargs)
         self._hwabi_pin_after_spawn(instance)
         self._hwabi_record_width(instance)
 
-    def _hwabi_record_width(self, instance) -> None:
+    def _hwabi_record_width(self, instance: Any) -> None:
         """Record the address width the guest runs with on this host.
 
         Called each time the guest is defined here (spawn, which also
@@ -345,7 +365,7 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
             LOG.info("Instance %s address width recorded: %s",
                      instance.uuid, change.describe())
 
-    def _hwabi_pin_after_spawn(self, instance) -> None:
+    def _hwabi_pin_after_spawn(self, instance: Any) -> None:
         """Pin what the new domain got; the compute manager saves it."""
         try:
             domain = parse_guest_domain(
@@ -363,14 +383,12 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
             LOG.info("Instance %s pinned at spawn: %s", instance.uuid,
                      change.describe())
 
-    def _hwabi_canonical(self, domain):
+    def _hwabi_canonical(self, domain: GuestDomain) -> GuestDomain:
         """The domain with its machine alias replaced by the versioned type.
 
         Real libvirt already writes the versioned type into a new domain;
         this only matters where it does not (e.g. a test connection).
         """
-        import dataclasses
-
         if not domain.machine:
             return domain
         resolve = self._hwabi_local_host().resolve(
@@ -380,7 +398,8 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
             return dataclasses.replace(domain, machine=canonical)
         return domain
 
-    def rebuild(self, context, instance, image_meta, *args, **kwargs):
+    def rebuild(self, context: Any, instance: Any, image_meta: Any,
+                *args: Any, **kwargs: Any) -> Any:
         """Forget the machine type unless evacuating, then rebuild as Nova.
 
         Nova's libvirt driver has no rebuild of its own: the inherited one
@@ -399,13 +418,15 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
 
     # -- guest definitions from the record ---------------------------------
 
-    def _get_guest_config(self, instance, network_info, image_meta,
-                          disk_info, *args, **kwargs):
+    def _get_guest_config(self, instance: Any, network_info: Any,
+                          image_meta: Any, disk_info: Any,
+                          *args: Any, **kwargs: Any) -> Any:
         image_meta = self._hwabi_recorded_image_meta(instance, image_meta)
         return super()._get_guest_config(instance, network_info, image_meta,
                                          disk_info, *args, **kwargs)
 
-    def _hwabi_recorded_image_meta(self, instance, image_meta):
+    def _hwabi_recorded_image_meta(self, instance: Any,
+                                   image_meta: Any) -> Any:
         """``image_meta`` with the recorded ABI properties put in."""
         properties = image_meta.properties
         current = {name: getattr(properties, name)
@@ -426,7 +447,7 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
                   overrides)
         return image_meta
 
-    def _hwabi_missing_machine_type(self, instance) -> str | None:
+    def _hwabi_missing_machine_type(self, instance: Any) -> str | None:
         caps = self._hwabi_host_capabilities()
         metadata = instance.system_metadata
         arch = metadata.get("image_hw_architecture") or caps.cpu.arch
@@ -434,52 +455,58 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
             metadata, caps, arch, CONF.libvirt.virt_type,
             self._host.get_hostname())
 
-    def _hwabi_check_machine_type(self, instance) -> None:
+    def _hwabi_check_machine_type(self, instance: Any) -> None:
         reason = self._hwabi_missing_machine_type(instance)
         if reason:
             raise PinnedMachineTypeUnavailable(reason=reason)
 
-    def _hard_reboot(self, context, instance, *args, **kwargs):
+    def _hard_reboot(self, context: Any, instance: Any,
+                     *args: Any, **kwargs: Any) -> Any:
         # Hard reboot, power-on and resume at host boot all come here.
         self._hwabi_check_machine_type(instance)
         result = super()._hard_reboot(context, instance, *args, **kwargs)
         self._hwabi_record_width(instance)
         return result
 
-    def finish_migration(self, context, migration, instance, *args,
-                         **kwargs):
+    def finish_migration(self, context: Any, migration: Any, instance: Any,
+                         *args: Any, **kwargs: Any) -> Any:
         self._hwabi_check_machine_type(instance)
         result = super().finish_migration(context, migration, instance,
                                           *args, **kwargs)
         self._hwabi_record_width(instance)
         return result
 
-    def finish_revert_migration(self, context, instance, *args, **kwargs):
+    def finish_revert_migration(self, context: Any, instance: Any,
+                                *args: Any, **kwargs: Any) -> Any:
         result = super().finish_revert_migration(context, instance, *args,
                                                  **kwargs)
         self._hwabi_record_width(instance)
         return result
 
-    def post_live_migration_at_destination(self, context, instance, *args,
-                                           **kwargs):
+    def post_live_migration_at_destination(self, context: Any,
+                                           instance: Any, *args: Any,
+                                           **kwargs: Any) -> Any:
         result = super().post_live_migration_at_destination(
             context, instance, *args, **kwargs)
         self._hwabi_record_width(instance)
         return result
 
-    def rescue(self, context, instance, *args, **kwargs):
+    def rescue(self, context: Any, instance: Any,
+               *args: Any, **kwargs: Any) -> Any:
         self._hwabi_check_machine_type(instance)
         return super().rescue(context, instance, *args, **kwargs)
 
-    def check_can_live_migrate_destination(self, context, instance, *args,
-                                           **kwargs):
+    def check_can_live_migrate_destination(self, context: Any,
+                                           instance: Any, *args: Any,
+                                           **kwargs: Any) -> Any:
         reason = self._hwabi_missing_machine_type(instance)
         if reason:
             raise exception.MigrationPreCheckError(reason=reason)
         return super().check_can_live_migrate_destination(
             context, instance, *args, **kwargs)
 
-    def pre_live_migration(self, context, instance, *args, **kwargs):
+    def pre_live_migration(self, context: Any, instance: Any,
+                           *args: Any, **kwargs: Any) -> Any:
         reason = self._hwabi_missing_machine_type(instance)
         if reason:
             raise exception.MigrationPreCheckError(reason=reason)
@@ -488,7 +515,8 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):
 
     # -- maxphysaddr -------------------------------------------------------
 
-    def _get_guest_cpu_config_maxphysaddr(self, flavor, image_meta):
+    def _get_guest_cpu_config_maxphysaddr(self, flavor: Any,
+                                          image_meta: Any) -> Any:
         try:
             element = address_space.translate(
                 flavor.extra_specs, image_meta.properties,
