@@ -10,7 +10,7 @@
    ``x86_64=q35``: for each guest, the machine type its next definition
    (hard reboot, move) gets, from what is recorded
    (:func:`hooks.properties_for_redefinition`) or else the new default
-   (:func:`rules.default_machine_type`), resolved on the host.
+   (:func:`defaults.default_machine_type`), resolved on the host.
 3. The drift audit (:func:`recorder.audit_local_instances`): recorded,
    pinned, running and default machine types, and what would drift.
 
@@ -33,7 +33,7 @@ from lxml import etree
 from nova_hwabi.capabilities import parse_guest_domain, parse_host_capabilities
 from nova_hwabi.capabilities.guest import GuestDomain
 from nova_hwabi.capabilities.samples import load_sample
-from nova_hwabi.machine_type import hooks, recorder, records, rules
+from nova_hwabi.machine_type import defaults, hooks, names, recorder, records
 
 HOST_SAMPLE = "x86_64-kvm-debian12"
 OLD_DEFAULT = ["x86_64=pc"]
@@ -122,7 +122,7 @@ class AbiAct:
     def _resolve(self, machine_type: str | None) -> str | None:
         if not machine_type:
             return None
-        if not rules.parse_machine_type(machine_type).is_alias:
+        if not names.parse_machine_type(machine_type).is_alias:
             return machine_type
         return self._host(()).resolve("kvm", ARCH)(machine_type)
 
@@ -203,7 +203,7 @@ class AbiAct:
                 why = ("pinned by nova-hwabi" if record.system_metadata.get(
                     hooks.PINNED_KEY) else "Nova's record %s" % chosen)
             else:
-                chosen = rules.default_machine_type(ARCH, self.conf)
+                chosen = defaults.default_machine_type(ARCH, self.conf)
                 why = "nothing recorded: the new default %s" % chosen
             following = self._resolve(chosen)
             verdict = _verdict(domain.machine, following)
@@ -260,8 +260,8 @@ def _describe(change: hooks.RecordChange) -> str:
 def _verdict(running: str | None, following: str | None) -> str:
     if running == following:
         return "keeps its chipset"
-    old = rules.parse_machine_type(running).family if running else None
-    new = rules.parse_machine_type(following).family if following else None
+    old = names.parse_machine_type(running).family if running else None
+    new = names.parse_machine_type(following).family if following else None
     if old != new:
         return "CHANGES chipset %s -> %s" % (old, new)
     return "CHANGES version %s -> %s" % (running, following)

@@ -23,7 +23,7 @@ import os_traits
 from oslo_log import log as logging
 
 from nova_hwabi import traits
-from nova_hwabi.machine_type import rules
+from nova_hwabi.machine_type import devices, names
 
 LOG = logging.getLogger(__name__)
 
@@ -56,8 +56,8 @@ def device_trait(name: str, value: str | None) -> str | None:
     if prefix is None or not isinstance(value, str) or not value.strip():
         return None
     try:
-        text = rules.validate_image_property(name, value)
-    except rules.MachineTypeError:
+        text = devices.validate_image_property(name, value)
+    except names.MachineTypeError:
         text = value.strip().lower()
     trait = "%s_%s" % (prefix, text.replace("-", "_").upper())
     return trait if trait in _STANDARD_TRAITS else None
@@ -161,8 +161,8 @@ def unoffered(offers: Offers, system_metadata: Mapping[str, str],
                     or system_metadata.get(IMAGE_PREFIX + "hw_machine_type"))
     if machine_type and arch and offers.reports_machine_types():
         try:
-            versioned = not rules.parse_machine_type(machine_type).is_alias
-        except rules.UnsupportedMachineType:
+            versioned = not names.parse_machine_type(machine_type).is_alias
+        except names.UnsupportedMachineType:
             versioned = False
         offer, _ = machine_type_traits(arch, machine_type)
         if versioned and not offers.hosts_with(offer):

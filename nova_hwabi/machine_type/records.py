@@ -18,7 +18,9 @@ from dataclasses import dataclass
 
 from oslo_log import log as logging
 
-from nova_hwabi.machine_type import arches, rules
+# rules: the package's public API (names, update rules, device properties).
+from nova_hwabi import machine_type as rules
+from nova_hwabi.machine_type import arches
 
 LOG = logging.getLogger(__name__)
 

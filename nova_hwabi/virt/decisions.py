@@ -14,12 +14,12 @@ from typing import Any
 from nova_hwabi import traits as hwabi_traits
 from nova_hwabi.capabilities.model import HostCapabilities
 from nova_hwabi.capabilities.traits import HostTraits
-from nova_hwabi.machine_type import hooks, rules
+from nova_hwabi.machine_type import devices, hooks
 
 # The image properties that define the guest's hardware ABI: the ones the
 # redefinition takes from the record rather than from the image a move or
 # rescue was started with.
-ABI_PROPERTIES = ("hw_machine_type", *sorted(rules.DEVICE_PROPERTIES))
+ABI_PROPERTIES = ("hw_machine_type", *sorted(devices.DEVICE_PROPERTIES))
 
 # Nova's capability names for the two address-space traits (Nova's
 # resource tracker: a true capability adds the trait, a false one removes
