@@ -33,7 +33,14 @@ from lxml import etree
 from nova_hwabi.capabilities import parse_guest_domain, parse_host_capabilities
 from nova_hwabi.capabilities.guest import GuestDomain
 from nova_hwabi.capabilities.samples import load_sample
-from nova_hwabi.machine_type import defaults, hooks, names, recorder, records
+from nova_hwabi.machine_type import (
+    defaults,
+    hooks,
+    names,
+    recorder,
+    records,
+    sysmeta,
+)
 
 HOST_SAMPLE = "x86_64-kvm-debian12"
 OLD_DEFAULT = ["x86_64=pc"]
@@ -201,7 +208,7 @@ class AbiAct:
             if merged.get("hw_machine_type"):
                 chosen = merged["hw_machine_type"]
                 why = ("pinned by nova-hwabi" if record.system_metadata.get(
-                    hooks.PINNED_KEY) else "Nova's record %s" % chosen)
+                    sysmeta.PINNED_KEY) else "Nova's record %s" % chosen)
             else:
                 chosen = defaults.default_machine_type(ARCH, self.conf)
                 why = "nothing recorded: the new default %s" % chosen
@@ -248,10 +255,10 @@ class AbiAct:
 
 
 def _describe(change: hooks.RecordChange) -> str:
-    keys = (hooks.RECORDED_KEY, hooks.PINNED_KEY)
+    keys = (sysmeta.RECORDED_KEY, sysmeta.PINNED_KEY)
     machine = ", ".join("%s=%s" % (key, change.set[key])
                         for key in keys if key in change.set)
-    devices = sorted("%s=%s" % (key[len(hooks.IMAGE_PREFIX):], value)
+    devices = sorted("%s=%s" % (key[len(sysmeta.IMAGE_PREFIX):], value)
                      for key, value in change.set.items()
                      if key not in keys)
     return "; ".join(part for part in (machine, ", ".join(devices)) if part)

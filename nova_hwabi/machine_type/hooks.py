@@ -21,10 +21,11 @@ from typing import Any
 from nova_hwabi import address_width
 from nova_hwabi.capabilities.guest import GuestDomain
 from nova_hwabi.machine_type import defaults, devices, names
-
-RECORDED_KEY = "image_hw_machine_type"
-PINNED_KEY = "hwabi_machine_type"
-IMAGE_PREFIX = "image_"
+from nova_hwabi.machine_type.sysmeta import (
+    IMAGE_PREFIX,
+    PINNED_KEY,
+    RECORDED_KEY,
+)
 
 # The keyboard bus a guest gets without hw_input_bus (Nova's
 # _guest_add_keyboard_device adds a USB keyboard to AArch64 guests only;

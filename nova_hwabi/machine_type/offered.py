@@ -24,6 +24,11 @@ from oslo_log import log as logging
 
 from nova_hwabi import traits
 from nova_hwabi.machine_type import devices, names
+from nova_hwabi.machine_type.sysmeta import (
+    IMAGE_PREFIX,
+    PINNED_KEY,
+    RECORDED_KEY,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -36,7 +41,6 @@ DEVICE_TRAIT_PREFIXES = {
     "hw_video_model": "COMPUTE_GRAPHICS_MODEL",
     "hw_vif_model": "COMPUTE_NET_VIF_MODEL",
 }
-IMAGE_PREFIX = "image_"
 _STANDARD_TRAITS = frozenset(os_traits.get_traits())
 
 
@@ -157,8 +161,8 @@ def unoffered(offers: Offers, system_metadata: Mapping[str, str],
             if not offers.hosts_with(trait):
                 found.append("no compute host offers %s=%s (%s)"
                              % (name, value, trait))
-    machine_type = (system_metadata.get("hwabi_machine_type")
-                    or system_metadata.get(IMAGE_PREFIX + "hw_machine_type"))
+    machine_type = (system_metadata.get(PINNED_KEY)
+                    or system_metadata.get(RECORDED_KEY))
     if machine_type and arch and offers.reports_machine_types():
         try:
             versioned = not names.parse_machine_type(machine_type).is_alias

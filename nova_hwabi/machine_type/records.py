@@ -21,13 +21,15 @@ from oslo_log import log as logging
 # rules: the package's public API (names, update rules, device properties).
 from nova_hwabi import machine_type as rules
 from nova_hwabi.machine_type import arches
+from nova_hwabi.machine_type.sysmeta import (
+    ARCH_KEY,
+    IMAGE_PREFIX,
+    PINNED_KEY,
+    RECORDED_KEY,
+)
 
 LOG = logging.getLogger(__name__)
 
-RECORDED_KEY = "image_hw_machine_type"
-ARCH_KEY = "image_hw_architecture"
-PINNED_KEY = "hwabi_machine_type"
-IMAGE_PREFIX = "image_"
 UPDATABLE_VM_STATES = ("stopped", "shelved", "shelved_offloaded")
 # Nova's libvirt driver reports this hypervisor_type for QEMU and KVM alike.
 LIBVIRT_HYPERVISOR_TYPE = "QEMU"
