@@ -2,11 +2,14 @@
 
 :func:`check_update` decides whether an instance's recorded machine type
 may change to another: an upgrade within one family, variant and flavour,
-or pinning an alias to a versioned type of its family. Everything else
-would change the guest's virtual hardware (its ABI) at its next start and
-is refused with :class:`InvalidMachineTypeUpdate` (a
+or pinning an alias to a versioned type of its family. Any other change
+(which would change the guest's virtual hardware, its ABI, at its next
+start), or a recorded type that cannot be read, is refused with
+:class:`InvalidMachineTypeUpdate` (a
 :class:`~nova_hwabi.machine_type.names.MachineTypeError`), which the admin
-commands' ``--force`` overrides. Pure functions, no Nova import.
+commands' ``--force`` overrides; a new name that is no machine type at all
+is :class:`~nova_hwabi.machine_type.names.UnsupportedMachineType`, which
+it does not. Pure functions, no Nova import.
 """
 
 from __future__ import annotations
