@@ -265,10 +265,10 @@ def child(args) -> None:
         sys.stdout.flush()
         os._exit(0)
     if args.child in ("ours", "paged", "transition", "transition-paged"):
-        from nova_hwabi.machine_type import records, rules, transition
+        from nova_hwabi.machine_type import names, records, transition
 
         pattern = transition.parse_pattern(TRANSITION_FROM)
-        target = rules.parse_machine_type(TRANSITION_TO)
+        target = names.parse_machine_type(TRANSITION_TO)
     elif args.child == "upstream":
         from nova import context as nova_context
         from nova.virt.libvirt import machine_type_utils

@@ -14,8 +14,9 @@ What does not differ, checked in the sources of nova 32.2.1, 33.0.2 and
 ``[libvirt]`` options we mirror (``virt_type``, ``cpu_mode``,
 ``connection_uri``, ``hw_machine_type``); the Architecture, DiskBus,
 VIFModel and other enumerations of ``nova.objects.fields`` that
-``machine_type.rules`` copies, ``get_default_machine_type``,
-``blockinfo.SUPPORTED_DEVICE_BUSES`` and ``vif.SUPPORTED_VIF_MODELS``; the
+``machine_type.defaults`` and ``machine_type.devices`` copy,
+``get_default_machine_type``, ``blockinfo.SUPPORTED_DEVICE_BUSES`` and
+``vif.SUPPORTED_VIF_MODELS``; the
 absence of ``hw:maxphysaddr_*`` extra-spec validators; the two upstream
 filters we replace (``ComputeCapabilitiesFilter``,
 ``ImagePropertiesFilter``: identical files) and

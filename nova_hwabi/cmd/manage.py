@@ -34,7 +34,14 @@ from nova_hwabi import values
 from nova_hwabi.capabilities.errors import LibvirtConnectionError
 from nova_hwabi.cmd import nova_setup
 from nova_hwabi.conf import libvirt as libvirt_opts
-from nova_hwabi.machine_type import recorder, records, rules, width_audit
+from nova_hwabi.machine_type import (
+    devices,
+    names,
+    recorder,
+    records,
+    updates,
+    width_audit,
+)
 from nova_hwabi.machine_type import transition as transitions
 
 LOG = logging.getLogger(__name__)
@@ -110,13 +117,13 @@ def machine_type_update(ctxt, args) -> int:
             default_arch=args.conf.hwabi_scheduler.default_guest_arch,
             offered_for=offers,
         )
-    except rules.UnsupportedMachineType as exc:
+    except names.UnsupportedMachineType as exc:
         return _fail(UPDATE_UNSUPPORTED, str(exc))
     except records.UnknownInstanceError as exc:
         return _fail(UPDATE_NOT_FOUND, str(exc))
     except records.InvalidStateError as exc:
         return _fail(UPDATE_STATE, str(exc))
-    except rules.InvalidMachineTypeUpdate as exc:
+    except updates.InvalidMachineTypeUpdate as exc:
         _note_skipped(offers)
         return _fail(UPDATE_INVALID, str(exc))
     _note_skipped(offers)
@@ -201,9 +208,9 @@ def machine_type_transition(ctxt, args) -> int:
     failed; the highest applicable of 6, 4, 3 wins.
     """
     try:
-        target = rules.parse_machine_type(args.to)
+        target = names.parse_machine_type(args.to)
         pattern = transitions.parse_pattern(args.source)
-    except rules.MachineTypeError as exc:
+    except names.MachineTypeError as exc:
         return _fail(TRANSITION_UNSUPPORTED, str(exc))
     offers = _machine_type_offers(args.conf)
     try:
@@ -406,7 +413,7 @@ def _change_properties(ctxt, args, changes) -> int:
         return _fail(PROP_NOT_FOUND, str(exc))
     except records.InvalidStateError as exc:
         return _fail(PROP_STATE, str(exc))
-    except rules.InvalidImageProperty as exc:
+    except devices.InvalidImageProperty as exc:
         code = PROP_NAME if exc.kind == "name" else PROP_VALUE
         return _fail(code, str(exc))
     warnings = _unoffered_warnings(args.conf, {

@@ -42,7 +42,7 @@ from oslo_upgradecheck import upgradecheck
 
 from nova_hwabi import placement
 from nova_hwabi.cmd import nova_setup
-from nova_hwabi.machine_type import offered, records, rules
+from nova_hwabi.machine_type import defaults, offered, records
 
 
 def operator_mode_differences(
@@ -98,9 +98,9 @@ class Checks(upgradecheck.UpgradeCommands):
 
     def _check_default_config(self) -> upgradecheck.Result:
         try:
-            for arch in sorted(rules.configured_arches(self._conf)):
-                rules.default_machine_type(arch, self._conf)
-        except rules.InvalidMachineTypeConfig as exc:
+            for arch in sorted(defaults.configured_arches(self._conf)):
+                defaults.default_machine_type(arch, self._conf)
+        except defaults.InvalidMachineTypeConfig as exc:
             return upgradecheck.Result(upgradecheck.Code.FAILURE, str(exc))
         return upgradecheck.Result(upgradecheck.Code.SUCCESS)
 

@@ -10,7 +10,7 @@
    ``x86_64=q35``: for each guest, the machine type its next definition
    (hard reboot, move) gets, from what is recorded
    (:func:`hooks.properties_for_redefinition`) or else the new default
-   (:func:`rules.default_machine_type`), resolved on the host.
+   (:func:`defaults.default_machine_type`), resolved on the host.
 3. The drift audit (:func:`recorder.audit_local_instances`): recorded,
    pinned, running and default machine types, and what would drift.
 
@@ -33,7 +33,14 @@ from lxml import etree
 from nova_hwabi.capabilities import parse_guest_domain, parse_host_capabilities
 from nova_hwabi.capabilities.guest import GuestDomain
 from nova_hwabi.capabilities.samples import load_sample
-from nova_hwabi.machine_type import hooks, recorder, records, rules
+from nova_hwabi.machine_type import (
+    defaults,
+    hooks,
+    names,
+    recorder,
+    records,
+    sysmeta,
+)
 
 HOST_SAMPLE = "x86_64-kvm-debian12"
 OLD_DEFAULT = ["x86_64=pc"]
@@ -122,7 +129,7 @@ class AbiAct:
     def _resolve(self, machine_type: str | None) -> str | None:
         if not machine_type:
             return None
-        if not rules.parse_machine_type(machine_type).is_alias:
+        if not names.parse_machine_type(machine_type).is_alias:
             return machine_type
         return self._host(()).resolve("kvm", ARCH)(machine_type)
 
@@ -201,9 +208,9 @@ class AbiAct:
             if merged.get("hw_machine_type"):
                 chosen = merged["hw_machine_type"]
                 why = ("pinned by nova-hwabi" if record.system_metadata.get(
-                    hooks.PINNED_KEY) else "Nova's record %s" % chosen)
+                    sysmeta.PINNED_KEY) else "Nova's record %s" % chosen)
             else:
-                chosen = rules.default_machine_type(ARCH, self.conf)
+                chosen = defaults.default_machine_type(ARCH, self.conf)
                 why = "nothing recorded: the new default %s" % chosen
             following = self._resolve(chosen)
             verdict = _verdict(domain.machine, following)
@@ -248,10 +255,10 @@ class AbiAct:
 
 
 def _describe(change: hooks.RecordChange) -> str:
-    keys = (hooks.RECORDED_KEY, hooks.PINNED_KEY)
+    keys = (sysmeta.RECORDED_KEY, sysmeta.PINNED_KEY)
     machine = ", ".join("%s=%s" % (key, change.set[key])
                         for key in keys if key in change.set)
-    devices = sorted("%s=%s" % (key[len(hooks.IMAGE_PREFIX):], value)
+    devices = sorted("%s=%s" % (key[len(sysmeta.IMAGE_PREFIX):], value)
                      for key, value in change.set.items()
                      if key not in keys)
     return "; ".join(part for part in (machine, ", ".join(devices)) if part)
@@ -260,8 +267,8 @@ def _describe(change: hooks.RecordChange) -> str:
 def _verdict(running: str | None, following: str | None) -> str:
     if running == following:
         return "keeps its chipset"
-    old = rules.parse_machine_type(running).family if running else None
-    new = rules.parse_machine_type(following).family if following else None
+    old = names.parse_machine_type(running).family if running else None
+    new = names.parse_machine_type(following).family if following else None
     if old != new:
         return "CHANGES chipset %s -> %s" % (old, new)
     return "CHANGES version %s -> %s" % (running, following)

@@ -48,7 +48,7 @@ from nova_hwabi.demo.cells import (
     setup_nova,
 )
 from nova_hwabi.demo.placement_server import ADMIN_TOKEN, EmbeddedPlacement
-from nova_hwabi.machine_type import rules
+from nova_hwabi.machine_type import names
 
 CANDIDATES_MICROVERSION = "1.35"
 SETUP_MICROVERSION = "1.39"
@@ -335,7 +335,7 @@ def run(out=sys.stdout) -> int:
                  "databases")
         guest_failures = abi.run_act(demo.say, creating.result(), ctxt)
     except (DemoError, placement.PlacementError, DatabaseSetupError,
-            rules.MachineTypeError) as exc:
+            names.MachineTypeError) as exc:
         demo.say("demo failed: %s" % exc)
         return 1
     except Exception as exc:

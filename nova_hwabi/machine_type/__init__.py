@@ -1,12 +1,24 @@
 """Machine types and device buses/models of Nova instances.
 
-The rules (:mod:`nova_hwabi.machine_type.rules`: parsing machine type
-names, the update rules, the default machine type and the device
-bus/model property checks) are exported here. Beside them: the recording
-hooks (``hooks``), instance records in Nova's cells (``records``), the
-compute-side recorder and drift audit (``recorder``), fleet transitions
-(``transition``), what hosts offer (``offered``), guest architectures
-(``arches``) and the address-width audit (``width_audit``).
+The rules, pure and importable without Nova:
+
+* :mod:`~nova_hwabi.machine_type.names`: QEMU machine type names and
+  versions (``parse_machine_type``, ``compare_machine_types``) and
+  ``MachineTypeError``, the base of every error below;
+* :mod:`~nova_hwabi.machine_type.updates`: the update rules
+  (``check_update``);
+* :mod:`~nova_hwabi.machine_type.defaults`: ``[libvirt] hw_machine_type``
+  and Nova's built-in defaults (``default_machine_type``);
+* :mod:`~nova_hwabi.machine_type.devices`: the device bus/model image
+  properties (``validate_image_property``);
+* :mod:`~nova_hwabi.machine_type.arches`: which architectures can run a
+  machine type (QEMU's documented lists and what hosts report:
+  ``check_machine_type_arch``, ``documented_arches``).
+
+On Nova's instance records: the recording hooks
+(:mod:`~nova_hwabi.machine_type.hooks`), the records across cells
+(:mod:`~nova_hwabi.machine_type.records`), the recorder, the audits and the
+transition.
 
 Public API::
 
@@ -20,31 +32,33 @@ Public API::
     check_image_property_name(name) -> str
     allowed_image_property_values(name, machine_type=None) -> tuple
     MachineTypeError                                  # every error
-
-Which architectures can run a machine type (QEMU's documented lists and
-what hosts report) is :mod:`nova_hwabi.machine_type.arches`
-(``check_machine_type_arch``, ``documented_arches``).
 """
 
-from nova_hwabi.machine_type.rules import (
-    DEVICE_PROPERTIES,
+from nova_hwabi.machine_type.defaults import (
     NOVA_DEFAULT_MACHINE_TYPES,
-    IncomparableMachineTypesError,
-    InvalidImageProperty,
     InvalidMachineTypeConfig,
-    InvalidMachineTypeUpdate,
+    configured_arches,
+    default_machine_type,
+    parse_machine_type_config,
+)
+from nova_hwabi.machine_type.devices import (
+    DEVICE_PROPERTIES,
+    InvalidImageProperty,
+    allowed_image_property_values,
+    check_image_property_name,
+    validate_image_property,
+)
+from nova_hwabi.machine_type.names import (
+    IncomparableMachineTypesError,
     MachineType,
     MachineTypeError,
     UnsupportedMachineType,
-    allowed_image_property_values,
-    check_image_property_name,
-    check_update,
     compare_machine_types,
-    configured_arches,
-    default_machine_type,
     parse_machine_type,
-    parse_machine_type_config,
-    validate_image_property,
+)
+from nova_hwabi.machine_type.updates import (
+    InvalidMachineTypeUpdate,
+    check_update,
 )
 
 __all__ = [

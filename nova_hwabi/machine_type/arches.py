@@ -32,7 +32,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable
 
-from nova_hwabi.machine_type.rules import InvalidMachineTypeUpdate
+from nova_hwabi.machine_type.updates import InvalidMachineTypeUpdate
 
 _X86 = (
     "pc", "q35", "pc-i440fx-*", "pc-q35-*", "pc-[0-9]*", "rhel[0-9]*",

@@ -20,11 +20,12 @@ from typing import Any
 
 from nova_hwabi import address_width
 from nova_hwabi.capabilities.guest import GuestDomain
-from nova_hwabi.machine_type import rules
-
-RECORDED_KEY = "image_hw_machine_type"
-PINNED_KEY = "hwabi_machine_type"
-IMAGE_PREFIX = "image_"
+from nova_hwabi.machine_type import defaults, devices, names
+from nova_hwabi.machine_type.sysmeta import (
+    IMAGE_PREFIX,
+    PINNED_KEY,
+    RECORDED_KEY,
+)
 
 # The keyboard bus a guest gets without hw_input_bus (Nova's
 # _guest_add_keyboard_device adds a USB keyboard to AArch64 guests only;
@@ -39,18 +40,18 @@ _IMPLICIT_KEYBOARD_BUS = {
 # Model) adds by itself when a guest has a SCSI disk and no controller:
 # lsilogic on x86, ibmvscsi on pseries, virtio-scsi on Arm virt and s390x.
 _IMPLICIT_SCSI_MODEL = {
-    rules.I440FX: "lsilogic", rules.Q35: "lsilogic",
-    rules.PSERIES: "ibmvscsi", rules.VIRT: "virtio-scsi",
-    rules.S390_CCW_VIRTIO: "virtio-scsi",
+    names.I440FX: "lsilogic", names.Q35: "lsilogic",
+    names.PSERIES: "ibmvscsi", names.VIRT: "virtio-scsi",
+    names.S390_CCW_VIRTIO: "virtio-scsi",
 }
 
 # The NIC model libvirt (9.0, qemuDomainDefaultNetModel) gives an interface
 # without one: what a guest gets from Nova with [libvirt]
 # use_virtio_for_bridges off and no hw_vif_model.
 _IMPLICIT_NIC_MODEL = {
-    rules.I440FX: "rtl8139", rules.Q35: "rtl8139",
-    rules.PSERIES: "rtl8139", rules.VIRT: "virtio",
-    rules.S390_CCW_VIRTIO: "virtio",
+    names.I440FX: "rtl8139", names.Q35: "rtl8139",
+    names.PSERIES: "rtl8139", names.VIRT: "virtio",
+    names.S390_CCW_VIRTIO: "virtio",
 }
 
 
@@ -65,7 +66,7 @@ def _input_bus(domain: GuestDomain, family: str | None) -> str | None:
     and recording its bus would add a keyboard."""
     implicit = _IMPLICIT_KEYBOARD_BUS.get(domain.arch or "")
     for bus in domain.keyboard_buses:
-        if bus != implicit and bus in rules.INPUT_BUSES:
+        if bus != implicit and bus in devices.INPUT_BUSES:
             return bus
     return None
 
@@ -169,7 +170,7 @@ def _machine_type_source(record: InstanceRecord,
         return str(image_value), "image property"
     arch = record.arch or (domain.arch if domain else None)
     if arch:
-        configured = rules.default_machine_type(arch, conf)
+        configured = defaults.default_machine_type(arch, conf)
         if configured:
             return configured, "default for %s" % arch
     return None, "no domain, image property or default"
@@ -180,7 +181,7 @@ def _pinned(machine_type: str | None,
     """The versioned form of ``machine_type``, if it can be known here."""
     if not machine_type:
         return None
-    parsed = rules.parse_machine_type(machine_type)
+    parsed = names.parse_machine_type(machine_type)
     if not parsed.is_alias:
         return machine_type
     return resolve(machine_type) if resolve else None
@@ -200,8 +201,8 @@ def _device_changes(record: InstanceRecord, domain: GuestDomain | None,
         if not found:
             continue
         try:
-            value = rules.validate_image_property(prop, found, machine_type)
-        except rules.InvalidImageProperty:
+            value = devices.validate_image_property(prop, found, machine_type)
+        except devices.InvalidImageProperty:
             # Not a value Nova can express (or this machine can have), so
             # there is nothing to pin.
             continue
@@ -213,8 +214,8 @@ def _family(machine_type: str | None) -> str | None:
     if not machine_type:
         return None
     try:
-        return rules.parse_machine_type(machine_type).family
-    except rules.UnsupportedMachineType:
+        return names.parse_machine_type(machine_type).family
+    except names.UnsupportedMachineType:
         return None
 
 
@@ -244,7 +245,7 @@ def at_startup(record: InstanceRecord, domain: GuestDomain | None,
     machine_type, source = (recorded, "recorded") if recorded else \
         _machine_type_source(record, domain, conf)
     if machine_type and not recorded:
-        rules.parse_machine_type(machine_type)
+        names.parse_machine_type(machine_type)
         change.set[RECORDED_KEY] = machine_type
         change.sources[RECORDED_KEY] = source
     running = domain.machine if domain is not None else None

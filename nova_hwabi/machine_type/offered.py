@@ -23,7 +23,12 @@ import os_traits
 from oslo_log import log as logging
 
 from nova_hwabi import traits
-from nova_hwabi.machine_type import rules
+from nova_hwabi.machine_type import devices, names
+from nova_hwabi.machine_type.sysmeta import (
+    IMAGE_PREFIX,
+    PINNED_KEY,
+    RECORDED_KEY,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -36,7 +41,6 @@ DEVICE_TRAIT_PREFIXES = {
     "hw_video_model": "COMPUTE_GRAPHICS_MODEL",
     "hw_vif_model": "COMPUTE_NET_VIF_MODEL",
 }
-IMAGE_PREFIX = "image_"
 _STANDARD_TRAITS = frozenset(os_traits.get_traits())
 
 
@@ -56,8 +60,8 @@ def device_trait(name: str, value: str | None) -> str | None:
     if prefix is None or not isinstance(value, str) or not value.strip():
         return None
     try:
-        text = rules.validate_image_property(name, value)
-    except rules.MachineTypeError:
+        text = devices.validate_image_property(name, value)
+    except names.MachineTypeError:
         text = value.strip().lower()
     trait = "%s_%s" % (prefix, text.replace("-", "_").upper())
     return trait if trait in _STANDARD_TRAITS else None
@@ -161,12 +165,12 @@ def unoffered(offers: Offers, system_metadata: Mapping[str, str],
             if not offers.hosts_with(trait):
                 found.append("no compute host offers %s=%s (%s)"
                              % (name, value, trait))
-    machine_type = (system_metadata.get("hwabi_machine_type")
-                    or system_metadata.get(IMAGE_PREFIX + "hw_machine_type"))
+    machine_type = (system_metadata.get(PINNED_KEY)
+                    or system_metadata.get(RECORDED_KEY))
     if machine_type and arch and offers.reports_machine_types():
         try:
-            versioned = not rules.parse_machine_type(machine_type).is_alias
-        except rules.UnsupportedMachineType:
+            versioned = not names.parse_machine_type(machine_type).is_alias
+        except names.UnsupportedMachineType:
             versioned = False
         offer, _ = machine_type_traits(arch, machine_type)
         if versioned and not offers.hosts_with(offer):

@@ -25,7 +25,7 @@ from nova_hwabi.capabilities.errors import (
 )
 from nova_hwabi.capabilities.guest import GuestDomain
 from nova_hwabi.capabilities.model import HostCapabilities
-from nova_hwabi.machine_type import hooks, records, rules
+from nova_hwabi.machine_type import defaults, hooks, names, records
 
 LOG = logging.getLogger(__name__)
 
@@ -164,9 +164,9 @@ def _what_changes(resolved: str, running: str) -> str:
     (device defaults, CPU flags), which still matters to the guest.
     """
     try:
-        old = rules.parse_machine_type(running)
-        new = rules.parse_machine_type(resolved)
-    except rules.MachineTypeError:
+        old = names.parse_machine_type(running)
+        new = names.parse_machine_type(resolved)
+    except names.MachineTypeError:
         return "machine type"
     if (old.family, old.variant) == (new.family, new.variant):
         return "machine type version (same chipset, another ABI)"
@@ -185,12 +185,12 @@ def audit_local_instances(ctxt, host: LocalHost, conf: Any) -> list[Audit]:
         recorded = found.recorded
         resolved = None
         if recorded:
-            parsed = rules.parse_machine_type(recorded)
+            parsed = names.parse_machine_type(recorded)
             resolved = resolve(recorded) if parsed.is_alias else recorded
         audits.append(Audit(
             uuid=domain.uuid, recorded=recorded, pinned=found.pinned,
             running=domain.machine,
-            default=(rules.default_machine_type(domain.arch, conf)
+            default=(defaults.default_machine_type(domain.arch, conf)
                      if domain.arch else None),
             drift=_drift(recorded, found.pinned, domain.machine, resolved),
         ))

@@ -17,14 +17,16 @@ from dataclasses import dataclass
 
 from oslo_log import log as logging
 
-from nova_hwabi.machine_type import arches, rules
+from nova_hwabi.machine_type import arches, devices, names, updates
+from nova_hwabi.machine_type.sysmeta import (
+    ARCH_KEY,
+    IMAGE_PREFIX,
+    PINNED_KEY,
+    RECORDED_KEY,
+)
 
 LOG = logging.getLogger(__name__)
 
-RECORDED_KEY = "image_hw_machine_type"
-ARCH_KEY = "image_hw_architecture"
-PINNED_KEY = "hwabi_machine_type"
-IMAGE_PREFIX = "image_"
 UPDATABLE_VM_STATES = ("stopped", "shelved", "shelved_offloaded")
 # Nova's libvirt driver reports this hypervisor_type for QEMU and KVM alike.
 LIBVIRT_HYPERVISOR_TYPE = "QEMU"
@@ -173,7 +175,7 @@ def update_machine_type(ctxt, instance_uuid: str, machine_type: str, *,
     variant and downgrade rules, and turns an architecture refusal into a
     logged warning. Returns (previous, new).
     """
-    parsed = rules.parse_machine_type(machine_type)
+    parsed = names.parse_machine_type(machine_type)
     _, instance = _locate(ctxt, instance_uuid)
     previous = instance.system_metadata.get(RECORDED_KEY)
     if previous == machine_type:
@@ -196,7 +198,7 @@ def update_machine_type(ctxt, instance_uuid: str, machine_type: str, *,
                     "guest's hardware changes at its next start",
                     instance_uuid, previous, machine_type)
     elif previous:
-        rules.check_update(previous, machine_type)
+        updates.check_update(previous, machine_type)
     # The instance keeps the cell-targeted context it was loaded with, so
     # save() writes to its own cell.
     instance.system_metadata[RECORDED_KEY] = machine_type
@@ -573,10 +575,10 @@ def set_image_properties(ctxt, instance_uuid: str,
     normalised = {}
     for name, value in changes.items():
         if value is None:
-            rules.check_image_property_name(name)
+            devices.check_image_property_name(name)
             normalised[name] = None
         else:
-            normalised[name] = rules.validate_image_property(
+            normalised[name] = devices.validate_image_property(
                 name, value, machine_type
             )
     changed = {name: (metadata.get(IMAGE_PREFIX + name), value)
@@ -656,9 +658,9 @@ def _pinned_in_cell(ctxt, cell) -> list[tuple[str, str | None, str]]:
         if not machine_type:
             continue
         try:
-            if rules.parse_machine_type(machine_type).is_alias:
+            if names.parse_machine_type(machine_type).is_alias:
                 continue  # every host of the family offers an alias
-        except rules.UnsupportedMachineType:
+        except names.UnsupportedMachineType:
             continue
         pinned.append((uuid, values.get(ARCH_KEY), machine_type))
     return pinned
@@ -792,7 +794,7 @@ def transition(ctxt, pattern, target, *, cell_uuid: str | None = None,
     """Move the instances ``pattern`` selects to machine type ``target``.
 
     ``pattern`` is a :class:`transition.Pattern`, ``target`` a parsed
-    :class:`rules.MachineType`. Each selected instance gets a
+    :class:`names.MachineType`. Each selected instance gets a
     :class:`transition.Row`: ``unchanged`` when already there (re-runs
     write nothing), ``refused`` by the update rules, ``needs-stop`` when
     not stopped or shelved, else written exactly as ``machine-type
@@ -850,7 +852,7 @@ def _transition_one(ctxt, candidate, target, dry_run: bool, plans,
     except InvalidStateError as exc:
         # Started (or otherwise changed) since it was listed.
         return plans.with_outcome(row, plans.NEEDS_STOP, str(exc))
-    except rules.MachineTypeError as exc:
+    except names.MachineTypeError as exc:
         return plans.with_outcome(row, plans.REFUSED, str(exc))
     except Exception as exc:
         LOG.warning("Transition of instance %s to %s failed: %s",

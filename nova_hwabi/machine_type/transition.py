@@ -11,7 +11,7 @@ Pure functions, no Nova import (the database side is
   :class:`InvalidPattern` saying how to write one.
 * :func:`plan` decides, from what is recorded for one instance, whether
   it can move to the target type now (STOPPED, SHELVED or
-  SHELVED_OFFLOADED and allowed by :func:`rules.check_update`), needs a
+  SHELVED_OFFLOADED and allowed by :func:`updates.check_update`), needs a
   stop first, is refused by the rules, or already runs the target.
 
 An instance is selected when its pinned type (``hwabi_machine_type``) or
@@ -26,7 +26,7 @@ import fnmatch
 import re
 from dataclasses import dataclass
 
-from nova_hwabi.machine_type import rules
+from nova_hwabi.machine_type import names, updates
 
 # Row outcomes, as printed.
 UPDATED = "updated"
@@ -43,7 +43,7 @@ RANGE_SEPARATOR = ".."
 _GLOB_CHARACTERS = re.compile(r"[A-Za-z0-9._\-*?\[\]!]+")
 
 
-class InvalidPattern(rules.MachineTypeError):
+class InvalidPattern(names.MachineTypeError):
     """A ``--from`` pattern that is neither a glob nor a versioned range."""
 
 
@@ -58,8 +58,8 @@ class Pattern:
 
     text: str
     glob: str | None = None
-    first: rules.MachineType | None = None
-    last: rules.MachineType | None = None
+    first: names.MachineType | None = None
+    last: names.MachineType | None = None
     prefix: str = ""
 
     def matches(self, name: str | None) -> bool:
@@ -69,8 +69,8 @@ class Pattern:
         if self.glob is not None:
             return fnmatch.fnmatchcase(name, self.glob)
         try:
-            parsed = rules.parse_machine_type(name)
-        except rules.UnsupportedMachineType:
+            parsed = names.parse_machine_type(name)
+        except names.UnsupportedMachineType:
             return False
         anchor = self.first or self.last
         if parsed.version is None or (
@@ -86,8 +86,8 @@ def _range_end(pattern: str, text: str, which: str):
     if not text:
         return None
     try:
-        parsed = rules.parse_machine_type(text)
-    except rules.UnsupportedMachineType as exc:
+        parsed = names.parse_machine_type(text)
+    except names.UnsupportedMachineType as exc:
         raise InvalidPattern("--from %r: the %s end: %s" % (
             pattern, which, exc)) from None
     if parsed.version is None:
@@ -150,11 +150,11 @@ def parse_pattern(text: str) -> Pattern:
         last = _range_end(text, last_text, "last")
         if first is not None and last is not None:
             try:
-                if rules.compare_machine_types(first, last) > 0:
+                if names.compare_machine_types(first, last) > 0:
                     raise InvalidPattern(
                         "--from %r: %s is newer than %s; write the older "
                         "type first" % (text, first.name, last.name))
-            except rules.IncomparableMachineTypesError as exc:
+            except names.IncomparableMachineTypesError as exc:
                 raise InvalidPattern("--from %r: %s" % (text, exc)) from None
             if first.flavour != last.flavour:
                 raise InvalidPattern(
@@ -216,13 +216,13 @@ class Row:
                 "reason": self.reason}
 
 
-def _row(candidate: Candidate, target: rules.MachineType, outcome: str,
+def _row(candidate: Candidate, target: names.MachineType, outcome: str,
          reason: str) -> Row:
     return Row(candidate.uuid, candidate.cell, candidate.vm_state,
                candidate.current, target.name, outcome, reason)
 
 
-def is_done(candidate: Candidate, target: rules.MachineType) -> bool:
+def is_done(candidate: Candidate, target: names.MachineType) -> bool:
     """True when the record (and the pin, for a versioned target) is the
     target already: a re-run leaves such instances alone."""
     if candidate.recorded != target.name:
@@ -230,7 +230,7 @@ def is_done(candidate: Candidate, target: rules.MachineType) -> bool:
     return target.is_alias or candidate.pinned == target.name
 
 
-def plan(candidate: Candidate, target: rules.MachineType,
+def plan(candidate: Candidate, target: names.MachineType,
          dry_run: bool = False, check_arch=None) -> Row:
     """The row for ``candidate`` before anything is written.
 
@@ -249,13 +249,13 @@ def plan(candidate: Candidate, target: rules.MachineType,
         if not existing:
             continue
         try:
-            rules.check_update(existing, target)
-        except rules.MachineTypeError as exc:
+            updates.check_update(existing, target)
+        except names.MachineTypeError as exc:
             return _row(candidate, target, REFUSED, str(exc))
     if check_arch is not None:
         try:
             check_arch(candidate.arch)
-        except rules.MachineTypeError as exc:
+        except names.MachineTypeError as exc:
             return _row(candidate, target, REFUSED, str(exc))
     if candidate.vm_state not in UPDATABLE_VM_STATES:
         return _row(candidate, target, NEEDS_STOP,

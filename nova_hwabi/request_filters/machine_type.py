@@ -15,7 +15,7 @@ from __future__ import annotations
 from oslo_log import log as logging
 
 from nova_hwabi import traits
-from nova_hwabi.machine_type import rules
+from nova_hwabi.machine_type import names
 
 LOG = logging.getLogger(__name__)
 
@@ -28,8 +28,8 @@ def machine_type_filter(conf, ctxt, request_spec) -> bool:
     if not machine_type:
         return False
     try:
-        rules.parse_machine_type(machine_type)
-    except rules.UnsupportedMachineType as exc:
+        names.parse_machine_type(machine_type)
+    except names.UnsupportedMachineType as exc:
         LOG.warning("Instance %s: %s; no machine-type trait required",
                     request_spec.instance_uuid, exc)
         return False

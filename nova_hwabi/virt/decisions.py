@@ -14,12 +14,12 @@ from typing import Any
 from nova_hwabi import traits as hwabi_traits
 from nova_hwabi.capabilities.model import HostCapabilities
 from nova_hwabi.capabilities.reported_traits import HostTraits
-from nova_hwabi.machine_type import hooks, rules
+from nova_hwabi.machine_type import devices, hooks, sysmeta
 
 # The image properties that define the guest's hardware ABI: the ones the
 # redefinition takes from the record rather than from the image a move or
 # rescue was started with.
-ABI_PROPERTIES = ("hw_machine_type", *sorted(rules.DEVICE_PROPERTIES))
+ABI_PROPERTIES = ("hw_machine_type", *sorted(devices.DEVICE_PROPERTIES))
 
 # Nova's capability names for the two address-space traits (Nova's
 # resource tracker: a true capability adds the trait, a false one removes
@@ -37,7 +37,7 @@ CAPABILITY_BY_TRAIT = {
 NOVA_REGISTERED = ("hw_machine_type", "hw_cdrom_bus", "hw_disk_bus",
                    "hw_input_bus", "hw_pointer_model", "hw_video_model",
                    "hw_vif_model")
-_NOVA_REGISTERED_KEYS = frozenset(hooks.IMAGE_PREFIX + name
+_NOVA_REGISTERED_KEYS = frozenset(sysmeta.IMAGE_PREFIX + name
                                   for name in NOVA_REGISTERED)
 
 
@@ -49,7 +49,7 @@ def needs_startup_recording(system_metadata: Mapping[str, str]) -> bool:
     already recorded), so its domain need not be read again: a restart
     costs no libvirt XML and no database write for it.
     """
-    if not system_metadata.get(hooks.PINNED_KEY):
+    if not system_metadata.get(sysmeta.PINNED_KEY):
         return True
     return nova_registers(system_metadata)
 
@@ -106,8 +106,8 @@ def redefinition_overrides(system_metadata: Mapping[str, str],
 
 def pinned_machine_type(system_metadata: Mapping[str, str]) -> str | None:
     """The machine type a redefinition must use: the pin, else Nova's."""
-    return (system_metadata.get(hooks.PINNED_KEY)
-            or system_metadata.get(hooks.RECORDED_KEY))
+    return (system_metadata.get(sysmeta.PINNED_KEY)
+            or system_metadata.get(sysmeta.RECORDED_KEY))
 
 
 def offered_machine_types(caps: HostCapabilities, arch: str,

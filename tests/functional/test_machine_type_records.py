@@ -40,7 +40,7 @@ from nova.cmd import manage as nova_manage
 from nova.virt.libvirt import machine_type_utils as upstream
 from sqlalchemy import exc as sqla_exc
 
-from nova_hwabi.machine_type import arches, records, rules
+from nova_hwabi.machine_type import arches, devices, names, records, updates
 
 
 def _uuid(number: int) -> str:
@@ -128,7 +128,7 @@ class TestMachineTypeRecords(test.TestCase):
             self._create_instance(number, cell, state, node, {})
         for number, (cell, state, node, machine_type) in RECORDED.items():
             metadata = {records.RECORDED_KEY: machine_type}
-            if rules.parse_machine_type(machine_type).is_versioned:
+            if names.parse_machine_type(machine_type).is_versioned:
                 metadata[records.PINNED_KEY] = machine_type
             if number == IDE_PC:
                 metadata.update({"image_" + key: value
@@ -312,7 +312,7 @@ class TestMachineTypeRecords(test.TestCase):
     @ddt.unpack
     def test_update_rules_refuse_without_force(self, number, new, why):
         before = self._snapshot(number)
-        with pytest.raises(rules.InvalidMachineTypeUpdate, match=why):
+        with pytest.raises(updates.InvalidMachineTypeUpdate, match=why):
             records.update_machine_type(self.context, _uuid(number), new)
         self.assertEqual(before, self._snapshot(number))
 
@@ -333,7 +333,7 @@ class TestMachineTypeRecords(test.TestCase):
         self.assertEqual(new, metadata[records.RECORDED_KEY])
         # An alias pins nothing: the stale pin must go, or the hooks would
         # keep rebuilding the guest on the old versioned type.
-        if rules.parse_machine_type(new).is_alias:
+        if names.parse_machine_type(new).is_alias:
             self.assertNotIn(records.PINNED_KEY, metadata)
         else:
             self.assertEqual(new, metadata[records.PINNED_KEY])
@@ -344,7 +344,7 @@ class TestMachineTypeRecords(test.TestCase):
     def test_junk_is_refused_even_with_force(self, name):
         before = self._snapshot(PINNED_Q35)
         for force in (False, True):
-            with pytest.raises(rules.UnsupportedMachineType):
+            with pytest.raises(names.UnsupportedMachineType):
                 records.update_machine_type(self.context, _uuid(PINNED_Q35),
                                             name, force=force)
         self.assertEqual(before, self._snapshot(PINNED_Q35))
@@ -383,7 +383,7 @@ class TestMachineTypeRecords(test.TestCase):
         self.assertEqual(before, self._snapshot(number))
         # An update refusal: exit code 4, and --force overrides it.
         self.assertTrue(issubclass(arches.MachineTypeArchError,
-                                   rules.InvalidMachineTypeUpdate))
+                                   updates.InvalidMachineTypeUpdate))
         records.update_machine_type(self.context, _uuid(number), new,
                                     force=True)
         self.assertEqual(new, self._metadata(number)[records.RECORDED_KEY])
@@ -695,7 +695,7 @@ class TestMachineTypeRecords(test.TestCase):
     @ddt.unpack
     def test_refused_names(self, name, value):
         before = self._snapshot(PINNED_Q35)
-        with pytest.raises(rules.InvalidImageProperty) as caught:
+        with pytest.raises(devices.InvalidImageProperty) as caught:
             records.set_image_properties(self.context, _uuid(PINNED_Q35),
                                          {name: value})
         self.assertEqual("name", caught.value.kind)
@@ -716,7 +716,7 @@ class TestMachineTypeRecords(test.TestCase):
     @ddt.unpack
     def test_refused_values(self, number, name, value):
         before = self._snapshot(number)
-        with pytest.raises(rules.InvalidImageProperty) as caught:
+        with pytest.raises(devices.InvalidImageProperty) as caught:
             records.set_image_properties(self.context, _uuid(number),
                                          {name: value})
         self.assertEqual("value", caught.value.kind)
@@ -731,7 +731,7 @@ class TestMachineTypeRecords(test.TestCase):
 
     def test_one_bad_change_writes_nothing(self):
         before = self._snapshot(PINNED_Q35)
-        with pytest.raises(rules.InvalidImageProperty):
+        with pytest.raises(devices.InvalidImageProperty):
             records.set_image_properties(
                 self.context, _uuid(PINNED_Q35),
                 {"hw_disk_bus": "sata", "hw_video_model": "junk"})
@@ -769,13 +769,13 @@ REAL_TYPES = ("pc-q35-rhel10.0.0", "virt-rhel9.6.0", "pseries-7.2",
 def test_upstream_rejects_real_types_we_accept(name):
     with pytest.raises(nova_exception.UnsupportedMachineType):
         upstream._check_machine_type_support(name)
-    assert rules.parse_machine_type(name).name == name
+    assert names.parse_machine_type(name).name == name
 
 
 def test_upstream_accepts_junk_we_refuse():
     upstream._check_machine_type_support("pc-q35-5x2junk")
-    with pytest.raises(rules.UnsupportedMachineType, match="5x2junk"):
-        rules.parse_machine_type("pc-q35-5x2junk")
+    with pytest.raises(names.UnsupportedMachineType, match="5x2junk"):
+        names.parse_machine_type("pc-q35-5x2junk")
 
 
 def test_upstream_version_check_crashes_on_junk():
@@ -787,8 +787,8 @@ def test_upstream_version_check_crashes_on_junk():
     assert not isinstance(caught.value,
                           nova_exception.InvalidMachineTypeUpdate)
     assert isinstance(caught.value, IndexError)
-    with pytest.raises(rules.UnsupportedMachineType):
-        rules.check_update("pc-q35-5.2", "pc-q35-5x2junk")
+    with pytest.raises(names.UnsupportedMachineType):
+        updates.check_update("pc-q35-5.2", "pc-q35-5x2junk")
 
 
 @pytest.mark.parametrize(("existing", "new"), [
@@ -797,4 +797,4 @@ def test_upstream_version_check_crashes_on_junk():
     ("virt-rhel9.4.0", "virt-rhel9.6.0"),
 ])
 def test_real_upgrades_pass_our_rules(existing, new):
-    assert rules.check_update(existing, new).name == new
+    assert updates.check_update(existing, new).name == new

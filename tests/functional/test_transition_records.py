@@ -27,7 +27,7 @@ from nova import context as nova_context
 from nova import objects, test
 from sqlalchemy import exc as sqla_exc
 
-from nova_hwabi.machine_type import records, rules
+from nova_hwabi.machine_type import names, records
 from nova_hwabi.machine_type import transition as tr
 
 
@@ -56,7 +56,7 @@ INSTANCES = {
 SELECTED_NUMBERS = (STOPPED_OLD, OFFLOADED_OLD, ACTIVE_OLD,
                     ALIAS_PINNED_OLD, NO_SPEC, NO_MAPPING)
 RANGE = tr.parse_pattern("pc-q35-2.0..pc-q35-4.2")
-TARGET = rules.parse_machine_type("pc-q35-7.2")
+TARGET = names.parse_machine_type("pc-q35-7.2")
 
 
 @ddt.ddt
@@ -210,7 +210,7 @@ class TestTransition(test.TestCase):
 
     def test_downgrades_and_other_families_are_refused(self):
         result = self._run(tr.parse_pattern("pc-*"),
-                           rules.parse_machine_type("pc-q35-4.0"))
+                           names.parse_machine_type("pc-q35-4.0"))
         outcomes = self._outcomes(result)
         assert outcomes[_uuid(NEWER)] == tr.REFUSED
         assert outcomes[_uuid(OTHER_FAMILY)] == tr.REFUSED

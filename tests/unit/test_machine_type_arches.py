@@ -13,7 +13,7 @@ from nova_hwabi.capabilities import (
     parse_host_capabilities,
 )
 from nova_hwabi.capabilities.samples import load_sample
-from nova_hwabi.machine_type import arches, rules
+from nova_hwabi.machine_type import arches, devices, updates
 from nova_hwabi.machine_type.arches import (
     MachineTypeArchError,
     check_machine_type_arch,
@@ -88,7 +88,7 @@ def test_machine_types_of_other_arches_are_refused(machine, arch, why):
     assert why in str(caught.value)
     assert "use --force" in str(caught.value)
     # An update refusal, which --force may override (exit code 4).
-    assert isinstance(caught.value, rules.InvalidMachineTypeUpdate)
+    assert isinstance(caught.value, updates.InvalidMachineTypeUpdate)
 
 
 # machine type, arch, what hosts report (None: nothing), refusal or None
@@ -134,15 +134,15 @@ def test_x86_display_devices_are_refused_on_virt(model):
     # The aarch64 virt domain capabilities do not offer them...
     assert model not in AARCH64_VIRT.device_values("video", "modelType")
     # ...so neither does the rule, while x86 machines keep them.
-    with pytest.raises(rules.InvalidImageProperty) as caught:
-        rules.validate_image_property("hw_video_model", model, "virt-7.2")
+    with pytest.raises(devices.InvalidImageProperty) as caught:
+        devices.validate_image_property("hw_video_model", model, "virt-7.2")
     assert "x86 PC devices" in str(caught.value)
-    assert rules.validate_image_property("hw_video_model", model,
+    assert devices.validate_image_property("hw_video_model", model,
                                          "pc-q35-7.2") == model
 
 
 def test_virt_keeps_the_display_devices_its_host_offers():
     offered = set(AARCH64_VIRT.device_values("video", "modelType"))
-    allowed = set(rules.allowed_image_property_values("hw_video_model",
+    allowed = set(devices.allowed_image_property_values("hw_video_model",
                                                       "virt-7.2"))
-    assert allowed == set(rules.VIDEO_MODELS) & offered
+    assert allowed == set(devices.VIDEO_MODELS) & offered

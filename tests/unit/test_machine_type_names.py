@@ -14,15 +14,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 
-from nova_hwabi.machine_type import rules
-from nova_hwabi.machine_type.rules import (
+from nova_hwabi.machine_type.names import (
+    NOT_CODENAMES,
+    UBUNTU_RELEASES,
     IncomparableMachineTypesError,
-    InvalidMachineTypeUpdate,
     MachineType,
     UnsupportedMachineType,
-    check_update,
     compare_machine_types,
     parse_machine_type,
+)
+from nova_hwabi.machine_type.updates import (
+    InvalidMachineTypeUpdate,
+    check_update,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,7 +141,7 @@ prefixes = st.sampled_from([
     ("pseries-", "pseries"), ("s390-ccw-virtio-", "s390-ccw-virtio"),
 ])
 codenames = st.from_regex(r"[a-z]{3,12}", fullmatch=True).filter(
-    lambda word: word not in rules.NOT_CODENAMES)
+    lambda word: word not in NOT_CODENAMES)
 
 
 @given(prefixes, upstream_versions)
@@ -161,8 +164,8 @@ def test_any_rhel_version_parses(prefix, version):
 def test_any_codename_parses_as_ubuntu(prefix, codename):
     parsed = parse_machine_type(prefix[0] + codename)
     assert (parsed.family, parsed.variant) == (prefix[1], "ubuntu")
-    if codename in rules.UBUNTU_RELEASES:
-        assert parsed.version == rules.UBUNTU_RELEASES[codename]
+    if codename in UBUNTU_RELEASES:
+        assert parsed.version == UBUNTU_RELEASES[codename]
     else:
         assert (parsed.version, parsed.release) == (None, codename)
 

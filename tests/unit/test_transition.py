@@ -2,7 +2,7 @@
 
 import pytest
 
-from nova_hwabi.machine_type import rules
+from nova_hwabi.machine_type import names
 from nova_hwabi.machine_type import transition as tr
 
 
@@ -97,7 +97,7 @@ def _candidate(vm_state, recorded, pinned=None):
     return tr.Candidate("u", "c", vm_state, "h", recorded, pinned)
 
 
-Q35_8 = rules.parse_machine_type("pc-q35-8.2")
+Q35_8 = names.parse_machine_type("pc-q35-8.2")
 
 
 @pytest.mark.parametrize("vm_state, recorded, pinned, target, outcome, why", [
@@ -117,7 +117,7 @@ Q35_8 = rules.parse_machine_type("pc-q35-8.2")
     # Recorded as the alias, pinned newer: the pin decides (no downgrade).
     ("stopped", "q35", "pc-q35-9.0", Q35_8, tr.REFUSED, "downgrade"),
     ("stopped", "pc-q35-rhel9.6.0", None, Q35_8, tr.REFUSED, "variant"),
-    ("stopped", "pc-q35-7.2", "pc-q35-7.2", rules.parse_machine_type("q35"),
+    ("stopped", "pc-q35-7.2", "pc-q35-7.2", names.parse_machine_type("q35"),
      tr.REFUSED, "unpins"),
     ("stopped", "pc-q35-5x2junk", None, Q35_8, tr.REFUSED,
      "cannot be checked"),
