@@ -145,38 +145,18 @@ class TestRecorderOnALiveDomain(test.TestCase):
 
 
 @pytest.fixture(scope="module")
-def audit_placement(tmp_path_factory):
+def audit_placement(module_placement):
     """A Placement of this module's own with one compute host that offers
     virtio disks and video and the local QEMU's q35 types, but no SCSI
     bus and no bochs video."""
-    import requests
-
     from nova_hwabi import traits
-    from nova_hwabi.demo.placement_server import (
-        ADMIN_TOKEN,
-        EmbeddedPlacement,
-    )
+    from nova_hwabi.testing.placement_server import PlacementAdmin
 
-    service = EmbeddedPlacement(tmp_path_factory.mktemp("placement"))
-    service.start()
-    headers = {"X-Auth-Token": ADMIN_TOKEN,
-               "OpenStack-API-Version": "placement 1.20"}
-    url = service.endpoint
-    created = requests.post(url + "/resource_providers", headers=headers,
-                            json={"name": "only-host"}, timeout=30).json()
-    offered = ["COMPUTE_STORAGE_BUS_VIRTIO", "COMPUTE_GRAPHICS_MODEL_VIRTIO",
-               "COMPUTE_NET_VIF_MODEL_VIRTIO",
-               traits.machine_type_trait("x86_64", "pc-q35-1.4")]
-    requests.put(url + "/traits/" + offered[-1], headers=headers,
-                 timeout=30)
-    response = requests.put(
-        url + "/resource_providers/%s/traits" % created["uuid"],
-        headers=headers, timeout=30,
-        json={"traits": offered,
-              "resource_provider_generation": created["generation"]})
-    assert response.status_code == 200, response.text
-    yield service
-    service.close()
+    PlacementAdmin(module_placement).create_provider("only-host", traits=[
+        "COMPUTE_STORAGE_BUS_VIRTIO", "COMPUTE_GRAPHICS_MODEL_VIRTIO",
+        "COMPUTE_NET_VIF_MODEL_VIRTIO",
+        traits.machine_type_trait("x86_64", "pc-q35-1.4")])
+    return module_placement
 
 
 @pytest.mark.usefixtures("libvirtd")
@@ -185,7 +165,7 @@ class TestAuditAgainstPlacement(TestRecorderOnALiveDomain):
 
     @pytest.fixture(autouse=True)
     def _placement(self, audit_placement, tmp_path, capsys):
-        from tests.functional.conftest import hwabi_conf_for
+        from nova_hwabi.testing.placement_server import hwabi_conf_for
 
         self.audit_conf = hwabi_conf_for(audit_placement, tmp_path)
         self.capsys = capsys
