@@ -34,15 +34,15 @@ from nova_hwabi.capabilities import placement
 from nova_hwabi.capabilities.traits import TraitPolicy
 from nova_hwabi.demo import abi
 from nova_hwabi.demo import fleet as demo_fleet
-from nova_hwabi.demo.cells import (
-    DatabaseSetupError,
-    NovaDatabases,
-    setup_nova,
-)
 from nova_hwabi.machine_type import rules
 from nova_hwabi.request_filters.address_space import (
     AddressSpaceRequestError,
     translate,
+)
+from nova_hwabi.testing.cells import (
+    DatabaseSetupError,
+    NovaDatabases,
+    setup_nova,
 )
 from nova_hwabi.testing.placement_server import (
     EmbeddedPlacement,
