@@ -71,11 +71,10 @@ from nova_hwabi import conf as hwabi_conf  # noqa: E402
 from nova_hwabi.capabilities import placement  # noqa: E402
 from nova_hwabi.capabilities import report as host_report  # noqa: E402
 from nova_hwabi.capabilities.traits import TraitPolicy  # noqa: E402
-from nova_hwabi.filters import inprocess  # noqa: E402
 from nova_hwabi.request_filters.address_space import (  # noqa: E402
     address_space_filter,
 )
-from nova_hwabi.testing import placement_server  # noqa: E402
+from nova_hwabi.testing import inprocess, placement_server  # noqa: E402
 from nova_hwabi.testing.placement_server import (  # noqa: E402
     EmbeddedPlacement,
     PlacementAdmin,

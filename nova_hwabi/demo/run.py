@@ -213,7 +213,7 @@ class Demo:
                       for uuid in data.json()["provider_summaries"])
 
     def _filter(self, request: BootRequest, candidates, manager):
-        from nova_hwabi.filters import inprocess
+        from nova_hwabi.testing import inprocess
 
         spec = inprocess.request_spec(request.extra_specs, request.image)
         states = [h.host_state for h in self.fleet if h.name in candidates]
@@ -266,7 +266,7 @@ def _host_manager():
     parsed already (act 2's nova.conf)."""
     import nova.conf
 
-    from nova_hwabi.filters import inprocess
+    from nova_hwabi.testing import inprocess
 
     conf = nova.conf.CONF
     conf.set_override("available_filters", [

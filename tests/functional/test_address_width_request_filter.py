@@ -20,8 +20,8 @@ from sqlalchemy import exc as sqla_exc
 from nova_hwabi import address_width as aw
 from nova_hwabi import conf as hwabi_conf
 from nova_hwabi import request_filters
-from nova_hwabi.filters import inprocess
 from nova_hwabi.request_filters import moving
+from nova_hwabi.testing import inprocess
 
 CONF = nova.conf.CONF
 PASSTHROUGH = {"hw:maxphysaddr_mode": "passthrough"}

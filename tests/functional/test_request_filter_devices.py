@@ -20,7 +20,7 @@ from sqlalchemy import exc as sqla_exc
 from nova_hwabi import conf as hwabi_conf
 from nova_hwabi import request_filters
 from nova_hwabi.cmd import manage
-from nova_hwabi.filters import inprocess
+from nova_hwabi.testing import inprocess
 from nova_hwabi.testing.placement_server import (
     PlacementAdmin,
     hwabi_conf_for,
