@@ -11,16 +11,15 @@ chipset. Nova's own recording keeps the alias (DESIGN defect 5).
 import re
 import uuid
 
-import fixtures
 import nova.conf
 import pytest
 from nova import context as nova_context
 from nova import objects, test
 from nova.virt.libvirt import utils as libvirt_utils
-from sqlalchemy import exc as sqla_exc
 
 from nova_hwabi import conf as hwabi_conf
 from nova_hwabi.machine_type import hooks, recorder, records
+from nova_hwabi.testing import fixtures as hwabi_fixtures
 from tests.conftest import DOMAINS
 from tests.functional.conftest import URI, virsh
 
@@ -49,12 +48,7 @@ class TestRecorderOnALiveDomain(test.TestCase):
 
     def setUp(self):
         super().setUp()
-        # Nova 34's own Instance.get_by_uuid uses SQLAlchemy's deprecated
-        # noload(), which Nova's WarningsFixture turns into an error.
-        self.useFixture(fixtures.WarningsFilter([{
-            "action": "ignore", "message": r"The noload\(\) option",
-            "category": sqla_exc.SADeprecationWarning,
-        }]))
+        self.useFixture(hwabi_fixtures.IgnoreNoloadDeprecation())
         hwabi_conf.register_opts(CONF)
         self.context = nova_context.get_admin_context()
         self.uuid = str(uuid.uuid4())

@@ -11,15 +11,14 @@ to a QEMU without QXL).
 import argparse
 import json
 
-import fixtures
 import pytest
 from nova import context as nova_context
 from nova import objects, test
-from sqlalchemy import exc as sqla_exc
 
 from nova_hwabi import conf as hwabi_conf
 from nova_hwabi import request_filters
 from nova_hwabi.cmd import manage
+from nova_hwabi.testing import fixtures as hwabi_fixtures
 from nova_hwabi.testing import inprocess
 from nova_hwabi.testing.placement_server import (
     PlacementAdmin,
@@ -72,12 +71,7 @@ class TestRecordedDevicesRequestFilter(test.TestCase):
 
     def setUp(self):
         super().setUp()
-        # Nova 34's own Instance.get_by_uuid uses noload(), deprecated in
-        # SQLAlchemy 2.1 (see test_machine_type_records.py).
-        self.useFixture(fixtures.WarningsFilter([{
-            "action": "ignore", "message": r"The noload\(\) option",
-            "category": sqla_exc.SADeprecationWarning,
-        }]))
+        self.useFixture(hwabi_fixtures.IgnoreNoloadDeprecation())
         self.context = nova_context.get_admin_context()
         hwabi_conf.register_opts(CONF)
         self.addCleanup(request_filters.unregister_from_nova)

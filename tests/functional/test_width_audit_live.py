@@ -17,12 +17,12 @@ import nova.conf
 import pytest
 from nova import context as nova_context
 from nova import objects, test
-from sqlalchemy import exc as sqla_exc
 
 from nova_hwabi import address_width as aw
 from nova_hwabi import conf as hwabi_conf
 from nova_hwabi.cmd import manage
 from nova_hwabi.machine_type import recorder, width_audit
+from nova_hwabi.testing import fixtures as hwabi_fixtures
 from tests.conftest import DOMAINS
 from tests.functional.conftest import URI, virsh
 
@@ -53,10 +53,7 @@ class TestWidthAuditOnLiveDomains(test.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.useFixture(fixtures.WarningsFilter([{
-            "action": "ignore", "message": r"The noload\(\) option",
-            "category": sqla_exc.SADeprecationWarning,
-        }]))
+        self.useFixture(hwabi_fixtures.IgnoreNoloadDeprecation())
         hwabi_conf.register_opts(CONF)
         self.context = nova_context.get_admin_context()
         host = recorder.read_local_host(URI)
