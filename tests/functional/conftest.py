@@ -9,9 +9,11 @@ they are never skipped.
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -34,6 +36,29 @@ def virsh(*args: str, check: bool = True) -> str:
             "virsh %s failed: %s" % (" ".join(args), result.stderr.strip())
         )
     return result.stdout
+
+
+def define_domain(document: str, name: str,
+                  instance_uuid: str | None = None) -> str:
+    """Define (not start) ``document`` in libvirtd as ``name``, with
+    ``instance_uuid`` as its UUID when given; returns ``name``.
+
+    File-backed disks are dropped: defining needs no image, and a
+    captured definition's paths do not exist here.
+    """
+    document = re.sub(r"<name>[^<]*</name>", "<name>%s</name>" % name,
+                      document, count=1)
+    if instance_uuid is not None:
+        document = re.sub(r"<uuid>[^<]*</uuid>",
+                          "<uuid>%s</uuid>" % instance_uuid, document,
+                          count=1)
+    document = re.sub(r"<disk type='file'.*?</disk>", "", document,
+                      flags=re.S)
+    with tempfile.NamedTemporaryFile("w", suffix=".xml") as handle:
+        handle.write(document)
+        handle.flush()
+        virsh("define", handle.name)
+    return name
 
 
 def _answers() -> bool:

@@ -8,7 +8,6 @@ the RequestSpec; the audit flags a record that would change the guest's
 chipset. Nova's own recording keeps the alias (DESIGN defect 5).
 """
 
-import re
 import uuid
 
 import nova.conf
@@ -21,7 +20,7 @@ from nova_hwabi import conf as hwabi_conf
 from nova_hwabi.machine_type import hooks, recorder, records
 from nova_hwabi.testing import fixtures as hwabi_fixtures
 from tests.conftest import DOMAINS
-from tests.functional.conftest import URI, virsh
+from tests.functional.conftest import URI, define_domain, virsh
 
 CONF = nova.conf.CONF
 
@@ -29,18 +28,8 @@ CONF = nova.conf.CONF
 def _define_domain(instance_uuid: str) -> str:
     """Define (not start) a TCG q35 guest with this UUID; return its name."""
     template = (DOMAINS / "src" / "q35-plain.define.xml").read_text()
-    name = "hwabi-rec-%s" % instance_uuid[:8]
-    document = re.sub(r"<name>[^<]*</name>", "<name>%s</name>" % name,
-                      template)
-    document = re.sub(r"<uuid>[^<]*</uuid>",
-                      "<uuid>%s</uuid>" % instance_uuid, document)
-    document = re.sub(r"<disk type='file'.*?</disk>", "", document,
-                      flags=re.S)
-    path = "/tmp/%s.xml" % name
-    with open(path, "w") as handle:
-        handle.write(document)
-    virsh("define", path)
-    return name
+    return define_domain(template, "hwabi-rec-%s" % instance_uuid[:8],
+                         instance_uuid)
 
 
 @pytest.mark.usefixtures("libvirtd")
