@@ -7,8 +7,10 @@ nova-hwabi's ``HwabiLibvirtDriver`` also records the versioned pin and the
 device buses/models of every running domain (what ``nova-hwabi-manage
 machine-type record`` records), merged into Nova's one save per instance.
 
-Set-up, not measured: a nova.conf with sqlite databases, ``nova-manage
-api_db sync`` and ``db sync``, then ``--instances`` instances on host
+Set-up, not measured: a nova.conf with sqlite databases created and
+mapped as nova-manage does (``nova_hwabi.testing.cells``: ``api_db sync``,
+``cell_v2 map_cell0``, ``cell_v2 create_cell`` and ``db sync``), then
+``--instances`` instances on host
 ``bench`` created through Nova's Instance object (flavor in
 instance_extra, the image's properties in system metadata, no recorded
 defaults: the first start-up after an upgrade). Each contender's first
@@ -51,8 +53,13 @@ import uuid
 import warnings
 from pathlib import Path
 
+from nova_hwabi.testing import cells
+
 NO_EVENTLET = {"OS_NOVA_DISABLE_EVENTLET_PATCHING": "1"}
 HOST = "bench"
+# The cell whose database every contender gets a copy of.
+TEMPLATE = "template"
+COMPUTE_CONF = "[DEFAULT]\nhost = %s\n[libvirt]\nvirt_type = kvm\n" % HOST
 CONTENDERS = {
     "nova": "Nova 34: LibvirtDriver.process_instances_at_startup",
     "ours": "nova-hwabi: HwabiLibvirtDriver.process_instances_at_startup",
@@ -87,43 +94,24 @@ DOMAIN = """<domain type='kvm'>
 
 # --- set-up (parent) ---------------------------------------------------------
 
-def nova_manage(conf: Path, *args: str) -> None:
-    command = [str(Path(sys.executable).parent / "nova-manage"),
-               "--config-file", str(conf), *args]
-    result = subprocess.run(command, capture_output=True, text=True,
-                            env={**os.environ, **NO_EVENTLET}, timeout=300)
-    if result.returncode != 0:
-        raise SystemExit("nova-manage %s failed (%d):\n%s" % (
-            " ".join(args), result.returncode, result.stderr[-3000:]))
-
-
 def write_conf(workdir: Path, database: Path) -> Path:
-    conf = workdir / ("%s.conf" % database.stem)
-    conf.write_text(
-        "[DEFAULT]\ntransport_url = fake:/\nhost = %s\n"
-        "[api_database]\nconnection = sqlite:///%s\n"
-        "[database]\nconnection = sqlite:///%s\n"
-        "[libvirt]\nvirt_type = kvm\n"
-        % (HOST, workdir / "api.db", database))
-    return conf
+    """nova.conf of nova-compute on HOST with ``database`` as its cell."""
+    return cells.write_conf(workdir / ("%s.conf" % database.stem),
+                            workdir / "api.db", database, COMPUTE_CONF)
 
 
 def setup_nova(conf: Path):
     """Set Nova up as nova-compute does; the admin context."""
     warnings.simplefilter("ignore")
-    from nova_hwabi import compat
-
-    compat.use_native_threading()
-    from nova import config, context, objects
-
-    config.parse_args(["bench", "--config-file", str(conf)])
-    objects.register_all()
-    return context.get_admin_context()
+    return cells.setup_nova(conf, "bench")
 
 
-def seed(conf: Path, count: int) -> None:
-    """``count`` instances on HOST, created through Nova's objects."""
-    ctxt = setup_nova(conf)
+def seed(workdir: Path, count: int) -> None:
+    """The databases, then ``count`` instances on HOST in the TEMPLATE
+    cell, created through Nova's objects."""
+    databases = cells.NovaDatabases(workdir, (TEMPLATE,))
+    ctxt = setup_nova(databases.conf)
+    databases.create()
     from nova import objects
 
     node = objects.ComputeNode(
@@ -349,6 +337,7 @@ def main() -> int:
     parser.add_argument("--seed", action="store_true",
                         help=argparse.SUPPRESS)
     parser.add_argument("--conf", help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", help=argparse.SUPPRESS)
     parser.add_argument("--mode", choices=tuple(CONTENDERS),
                         help=argparse.SUPPRESS)
     parser.add_argument("--scenario", choices=SCENARIOS,
@@ -357,21 +346,19 @@ def main() -> int:
     if args.instances < 1 or args.repeats < 1:
         parser.error("--instances and --repeats must be >= 1")
     if args.seed:
-        seed(Path(args.conf), args.instances)
+        seed(Path(args.workdir), args.instances)
         os._exit(0)
     if args.child:
         child(args)
         return 0
     with tempfile.TemporaryDirectory(prefix="bench-startup-") as tmp:
         workdir = Path(tmp)
-        template = workdir / "template.db"
-        conf = write_conf(workdir, template)
+        template = workdir / ("%s.db" % TEMPLATE)
         start = time.perf_counter()
-        nova_manage(conf, "api_db", "sync")
-        nova_manage(conf, "db", "sync", "--local_cell")
-        # Seeding imports Nova: a child, so each contender's starts clean.
-        subprocess.run([sys.executable, __file__, "--seed", "--conf",
-                        str(conf), "--instances", str(args.instances)],
+        # Creating and seeding imports Nova: a child, so each contender's
+        # starts clean.
+        subprocess.run([sys.executable, __file__, "--seed", "--workdir",
+                        str(workdir), "--instances", str(args.instances)],
                        check=True, timeout=1800,
                        env={**os.environ, **NO_EVENTLET})
         seeded_in = time.perf_counter() - start

@@ -51,13 +51,13 @@ from nova.scheduler.filters import (  # noqa: E402
 )
 
 from nova_hwabi import compat  # noqa: E402
-from nova_hwabi.filters import inprocess  # noqa: E402
 from nova_hwabi.filters.compute_capabilities import (  # noqa: E402
     ComputeCapabilitiesFilter,
 )
 from nova_hwabi.filters.image_properties import (  # noqa: E402
     ImagePropertiesFilter,
 )
+from nova_hwabi.testing import inprocess  # noqa: E402
 
 CONF = nova.conf.CONF
 FEATURES = ["aes", "avx", "avx2", "avx512f", "bmi1", "bmi2", "erms", "f16c",

@@ -1,7 +1,7 @@
 """list-unset over 100,000 instances in two cells, ours vs Nova 34's.
 
 Builds a deployment's databases once per run, in a temporary directory,
-as nova-manage does (``nova_hwabi.demo.cells``, shared with the demo and
+as nova-manage does (``nova_hwabi.testing.cells``, shared with the demo and
 the admin-command tests): a nova.conf (``transport_url = fake:/``,
 sqlite), ``api_db sync``, ``cell_v2 map_cell0``, ``cell_v2 create_cell``
 for cell1 and cell2 and ``db sync`` for each cell. A few
@@ -114,7 +114,7 @@ CELLS = ("cell1", "cell2")
 def databases(workdir: Path):
     """The API database, cell0, cell1 and cell2 under ``workdir`` and the
     nova.conf naming them (created by the seed child)."""
-    from nova_hwabi.demo.cells import NovaDatabases
+    from nova_hwabi.testing.cells import NovaDatabases
 
     return NovaDatabases(workdir, CELLS)
 
@@ -122,7 +122,7 @@ def databases(workdir: Path):
 def setup_nova(conf: Path):
     """Set Nova up as nova-manage does; the admin context."""
     warnings.simplefilter("ignore")
-    from nova_hwabi.demo.cells import setup_nova as setup
+    from nova_hwabi.testing.cells import setup_nova as setup
 
     return setup(conf, "bench")
 

@@ -1,6 +1,6 @@
 """Trait sync and allocation candidates on a real Placement, 1,000 hosts.
 
-Starts openstack-placement on 127.0.0.1 with sqlite (the demo's
+Starts openstack-placement on 127.0.0.1 with sqlite (the harness's
 EmbeddedPlacement) and registers compute node providers for a fleet whose
 hosts cycle through maxphysaddr widths of 39, 42, 46, 48 and 52 bits and
 none. Each host's traits are decided by nova-hwabi's own ``host_traits``
@@ -63,7 +63,6 @@ from urllib.parse import parse_qsl
 
 warnings.simplefilter("ignore")
 
-import requests  # noqa: E402
 from nova import conf as nova_conf  # noqa: E402
 from nova.scheduler import utils as scheduler_utils  # noqa: E402
 from nova.scheduler.client import report as nova_report  # noqa: E402
@@ -72,13 +71,14 @@ from nova_hwabi import conf as hwabi_conf  # noqa: E402
 from nova_hwabi import placement  # noqa: E402
 from nova_hwabi.capabilities import host_report  # noqa: E402
 from nova_hwabi.capabilities.reported_traits import TraitPolicy  # noqa: E402
-from nova_hwabi.demo.placement_server import (  # noqa: E402
-    ADMIN_TOKEN,
-    EmbeddedPlacement,
-)
-from nova_hwabi.filters import inprocess  # noqa: E402
 from nova_hwabi.request_filters.address_space import (  # noqa: E402
     address_space_filter,
+)
+from nova_hwabi.testing import inprocess, placement_server  # noqa: E402
+from nova_hwabi.testing.placement_server import (  # noqa: E402
+    EmbeddedPlacement,
+    PlacementAdmin,
+    PlacementAdminError,
 )
 
 SAMPLE = "x86_64-kvm-debian12"
@@ -98,51 +98,7 @@ FOREIGN = frozenset({
 })
 
 
-# --- Placement, and how requests are counted ------------------------------
-
-class SetupError(Exception):
-    """Placement refused a setup step or a query."""
-
-
-class SetupAPI:
-    """Plain HTTP for setup and queries, not the code under test."""
-
-    def __init__(self, endpoint: str) -> None:
-        self.endpoint = endpoint
-        self.session = requests.Session()
-        self.session.headers.update({
-            "X-Auth-Token": ADMIN_TOKEN,
-            "OpenStack-API-Version": "placement " + SETUP_MICROVERSION,
-        })
-
-    def call(self, method: str, path: str, body=None,
-             microversion: str | None = None) -> requests.Response:
-        headers = ({"OpenStack-API-Version": "placement " + microversion}
-                   if microversion else {})
-        response = self.session.request(
-            method, self.endpoint + path, json=body, headers=headers,
-            timeout=120,
-        )
-        if response.status_code >= 400:
-            raise SetupError("%s %s: HTTP %d %s" % (
-                method, path, response.status_code, response.text[:300]))
-        return response
-
-
-class CountingAdapter:
-    """The keystoneauth adapter PlacementClient uses, counting the wire."""
-
-    def __init__(self, adapter) -> None:
-        self._adapter = adapter
-        self.counts: collections.Counter = collections.Counter()
-
-    def __getattr__(self, name):
-        return getattr(self._adapter, name)
-
-    def request(self, url, method, *args, **kwargs):
-        self.counts[_kind(method, url)] += 1
-        return self._adapter.request(url, method, *args, **kwargs)
-
+# --- how requests are counted ---------------------------------------------
 
 def _kind(method: str, url: str) -> str:
     path = url.split("?")[0]
@@ -155,17 +111,18 @@ def _kind(method: str, url: str) -> str:
     return method + " other"
 
 
+def wire_counts(calls) -> collections.Counter:
+    """Requests per kind among RecordingAdapter ``calls``."""
+    return collections.Counter(_kind(method, url) for method, url, _ in calls)
+
+
 def sync_client(endpoint: str, workdir: Path) -> placement.PlacementClient:
-    """PlacementClient from a nova.conf, as nova-hwabi-report builds it."""
-    nova_conf_file = workdir / "nova.conf"
-    nova_conf_file.write_text(
-        "[placement]\nauth_type = admin_token\nendpoint = %s\n"
-        "token = %s\n" % (endpoint, ADMIN_TOKEN)
-    )
-    conf = hwabi_conf.new_config()
-    conf([], default_config_files=[str(nova_conf_file)])
+    """PlacementClient from a nova.conf, as nova-hwabi-report builds it,
+    recording its requests."""
+    conf = placement_server.load_hwabi_conf(
+        placement_server.write_nova_conf(workdir / "nova.conf", endpoint))
     client = placement.PlacementClient.from_conf(conf)
-    client.adapter = CountingAdapter(client.adapter)
+    placement_server.record_requests(client)
     return client
 
 
@@ -202,28 +159,15 @@ def desired_traits() -> dict[int | None, frozenset[str]]:
     return by_bits
 
 
-def build_fleet(api: SetupAPI, count: int, with_inventory: int) -> list:
+def build_fleet(api: PlacementAdmin, count: int,
+                with_inventory: int) -> list:
     """Providers with foreign traits; the first ``with_inventory`` with
     inventory. Serial: sqlite takes one write at a time."""
-    api.call("PUT", "/traits/" + OPERATOR_TRAIT)
     hosts = []
     for index in range(count):
-        created = api.call("POST", "/resource_providers", {
-            "name": "bench-compute-%05d" % index,
-        }).json()
-        generation = created["generation"]
-        if index < with_inventory:
-            generation = api.call(
-                "PUT", "/resource_providers/%s/inventories"
-                % created["uuid"], {
-                    "resource_provider_generation": generation,
-                    "inventories": {rc: {"total": total}
-                                    for rc, total in INVENTORY.items()},
-                }).json()["resource_provider_generation"]
-        api.call("PUT", "/resource_providers/%s/traits" % created["uuid"], {
-            "resource_provider_generation": generation,
-            "traits": sorted(FOREIGN),
-        })
+        created = api.create_provider(
+            "bench-compute-%05d" % index,
+            INVENTORY if index < with_inventory else None, FOREIGN)
         hosts.append(Host(index, created["uuid"],
                           BITS_CYCLE[index % len(BITS_CYCLE)],
                           index < with_inventory))
@@ -259,7 +203,7 @@ class Phase:
 def run_phase(name, client, hosts, by_bits) -> Phase:
     """Sync every host once; time it, count requests per kind."""
     adapter = client.adapter
-    before = collections.Counter(adapter.counts)
+    before = len(adapter.calls)
     results, latencies = [], []
     cpu_started = time.process_time()
     started = time.perf_counter()
@@ -270,9 +214,8 @@ def run_phase(name, client, hosts, by_bits) -> Phase:
         latencies.append(time.perf_counter() - one)
     wall = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
-    wire = collections.Counter(adapter.counts)
-    wire.subtract(before)
-    return Phase(name, results, +wire, wall, cpu, latencies)
+    wire = wire_counts(adapter.calls[before:])
+    return Phase(name, results, wire, wall, cpu, latencies)
 
 
 def lookup(client, hosts) -> tuple[int, float]:
@@ -409,7 +352,7 @@ def nova_queries(bits: int) -> dict[str, str]:
     return queries
 
 
-def candidates(api: SetupAPI, query: str) -> tuple[set[str], float, int]:
+def candidates(api: PlacementAdmin, query: str) -> tuple[set[str], float, int]:
     """Hosts in the allocation candidates, response time and size."""
     started = time.perf_counter()
     response = api.call("GET", "/allocation_candidates?" + query,
@@ -421,7 +364,7 @@ def candidates(api: SetupAPI, query: str) -> tuple[set[str], float, int]:
     return hosts, elapsed, len(response.content)
 
 
-def run_fleet(api: SetupAPI, fleet, rounds: int) -> list:
+def run_fleet(api: PlacementAdmin, fleet, rounds: int) -> list:
     """Per request width: counts, times, sizes, and the count checks."""
     rows = []
     for bits in REQUEST_BITS:
@@ -532,7 +475,7 @@ def main() -> int:
                   time.perf_counter() - started))
         try:
             return measure(args, service, Path(tmp), by_bits, ours)
-        except (placement.PlacementError, SetupError) as exc:
+        except (placement.PlacementError, PlacementAdminError) as exc:
             print("failed: %s" % exc)
             lines = service.log_path.read_text(errors="replace").splitlines()
             print("Placement's last lines:\n  " + "\n  ".join(lines[-20:]))
@@ -540,7 +483,7 @@ def main() -> int:
 
 
 def measure(args, service, workdir: Path, by_bits, ours) -> int:
-    api = SetupAPI(service.endpoint)
+    api = PlacementAdmin(service, SETUP_MICROVERSION)
     count = max(args.providers, args.fleet)
     started = time.perf_counter()
     hosts = build_fleet(api, count, args.fleet)

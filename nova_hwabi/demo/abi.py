@@ -1,7 +1,7 @@
 """The demo's second act: the ABI half, machine types across a new default.
 
 1. Nova's databases (API, cell0, cell1 on sqlite, created as nova-manage
-   does: :mod:`nova_hwabi.demo.cells`) and a few instances on the sample
+   does: :mod:`nova_hwabi.testing.cells`) and a few instances on the sample
    host ``compute-x86-debian12``, each with a guest domain from the sample
    domain XML shipped with the demo (captured from libvirt 9.0 / QEMU 7.2);
    nova-hwabi's recorder records what two of them lack, as nova-compute
@@ -287,7 +287,7 @@ def run_act(say: Callable[[str], None], cells: dict[str, str],
 
     ``cells`` is what :meth:`NovaDatabases.create` returned for the
     databases whose ``nova.conf`` Nova's configuration was parsed from
-    (:func:`nova_hwabi.demo.cells.setup_nova`, which gave ``ctxt``).
+    (:func:`nova_hwabi.testing.cells.setup_nova`, which gave ``ctxt``).
     """
     result = ActResult()
     act = AbiAct(say, cells, ctxt)

@@ -13,7 +13,7 @@ from nova_hwabi.capabilities import host_report
 from nova_hwabi.capabilities.model import HostCapabilities
 from nova_hwabi.capabilities.reported_traits import TraitPolicy
 from nova_hwabi.capabilities.samples import sample_names
-from nova_hwabi.filters import inprocess
+from nova_hwabi.testing import inprocess
 
 DISK_GB = 2000
 DEFAULT_MEMORY_MB = 65536

@@ -30,10 +30,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from keystoneauth1 import adapter as ks_adapter
-from keystoneauth1 import session as ks_session
-from keystoneauth1 import token_endpoint
-
 from nova_hwabi import placement
 from nova_hwabi.address_space import (
     AddressSpaceRequestError,
@@ -42,13 +38,17 @@ from nova_hwabi.address_space import (
 from nova_hwabi.capabilities.reported_traits import TraitPolicy
 from nova_hwabi.demo import abi
 from nova_hwabi.demo import fleet as demo_fleet
-from nova_hwabi.demo.cells import (
+from nova_hwabi.machine_type import names
+from nova_hwabi.testing.cells import (
     DatabaseSetupError,
     NovaDatabases,
     setup_nova,
 )
-from nova_hwabi.demo.placement_server import ADMIN_TOKEN, EmbeddedPlacement
-from nova_hwabi.machine_type import names
+from nova_hwabi.testing.placement_server import (
+    EmbeddedPlacement,
+    PlacementAdmin,
+    PlacementAdminError,
+)
 
 CANDIDATES_MICROVERSION = "1.35"
 SETUP_MICROVERSION = "1.39"
@@ -105,10 +105,6 @@ REQUESTS = (
 )
 
 
-class DemoError(Exception):
-    """A demo step failed."""
-
-
 class Demo:
     """State shared by the demo's steps."""
 
@@ -116,7 +112,7 @@ class Demo:
         self.out = out
         self.started = time.monotonic()
         self.placement_service: EmbeddedPlacement | None = None
-        self.session: ks_session.Session | None = None
+        self.admin: PlacementAdmin | None = None
         self.fleet: list[demo_fleet.FleetHost] = []
         self.uuids: dict[str, str] = {}
 
@@ -126,29 +122,15 @@ class Demo:
 
     # --- step 1 -----------------------------------------------------------
     def start_placement(self) -> None:
-        """Start Placement and a keystoneauth1 session for it."""
+        """Start Placement and an admin client for setting it up."""
         self.say("[1/4] Starting Placement (openstack-placement) on "
                  "127.0.0.1 with sqlite ...")
         started = time.monotonic()
         self.placement_service = EmbeddedPlacement().start()
-        endpoint = self.placement_service.endpoint
-        self.session = ks_session.Session(
-            auth=token_endpoint.Token(endpoint, ADMIN_TOKEN)
-        )
+        self.admin = PlacementAdmin(self.placement_service,
+                                    SETUP_MICROVERSION)
         self.say("      ready at %s (%.1f s)" % (
-            endpoint, time.monotonic() - started))
-
-    def _http(self, method: str, url: str, body=None,
-              microversion: str = SETUP_MICROVERSION):
-        response = self.session.request(
-            url, method, json=body, raise_exc=False,
-            endpoint_filter={"service_type": "placement"},
-            headers={"OpenStack-API-Version": "placement " + microversion},
-        )
-        if response.status_code >= 400:
-            raise DemoError("%s %s: HTTP %d %s" % (
-                method, url, response.status_code, response.text[:200]))
-        return response
+            self.placement_service.endpoint, time.monotonic() - started))
 
     # --- step 2 -----------------------------------------------------------
     def register_fleet(self, policy: TraitPolicy) -> None:
@@ -159,18 +141,8 @@ class Demo:
         self.say("      %-22s %-8s %-5s %-8s %-17s %s" % (
             "host", "arch", "bits", "libvirt", "cpu_mode", "inventory"))
         for host in self.fleet:
-            created = self._http("POST", "/resource_providers",
-                                 {"name": host.name}).json()
+            created = self.admin.create_provider(host.name, host.inventory)
             self.uuids[host.name] = created["uuid"]
-            self._http("PUT", "/resource_providers/%s/inventories"
-                       % created["uuid"], {
-                           "resource_provider_generation":
-                               created["generation"],
-                           "inventories": {
-                               rc: {"total": total}
-                               for rc, total in host.inventory.items()
-                           },
-                       })
             self.say("      %-22s %-8s %-5s %-8s %-17s %s" % (
                 host.name, host.report.capabilities.cpu.arch,
                 host.bits or "-", host.report.libvirt_version,
@@ -183,8 +155,8 @@ class Demo:
         """Sync every host's traits with nova-hwabi's sync code."""
         self.say("[3/4] Syncing traits into Placement (nova-hwabi-report "
                  "--sync does the same per host)")
-        client = placement.PlacementClient(ks_adapter.Adapter(
-            self.session, service_type="placement"))
+        client = placement.PlacementClient(
+            self.placement_service.keystone_adapter())
         for host in self.fleet:
             result = placement.sync_provider_traits(
                 client, client.provider(self.uuids[host.name]),
@@ -234,13 +206,14 @@ class Demo:
         query = "/allocation_candidates?resources=%s" % RESOURCES
         if required:
             query += "&required=%s" % ",".join(required)
-        data = self._http("GET", query, microversion=CANDIDATES_MICROVERSION)
+        data = self.admin.call("GET", query,
+                               microversion=CANDIDATES_MICROVERSION)
         by_uuid = {uuid: name for name, uuid in self.uuids.items()}
         return sorted(by_uuid[uuid]
                       for uuid in data.json()["provider_summaries"])
 
     def _filter(self, request: BootRequest, candidates, manager):
-        from nova_hwabi.filters import inprocess
+        from nova_hwabi.testing import inprocess
 
         spec = inprocess.request_spec(request.extra_specs, request.image)
         states = [h.host_state for h in self.fleet if h.name in candidates]
@@ -293,7 +266,7 @@ def _host_manager():
     parsed already (act 2's nova.conf)."""
     import nova.conf
 
-    from nova_hwabi.filters import inprocess
+    from nova_hwabi.testing import inprocess
 
     conf = nova.conf.CONF
     conf.set_override("available_filters", [
@@ -334,8 +307,8 @@ def run(out=sys.stdout) -> int:
         demo.say("Act 2: the ABI half (machine types), on Nova's "
                  "databases")
         guest_failures = abi.run_act(demo.say, creating.result(), ctxt)
-    except (DemoError, placement.PlacementError, DatabaseSetupError,
-            names.MachineTypeError) as exc:
+    except (PlacementAdminError, placement.PlacementError,
+            DatabaseSetupError, names.MachineTypeError) as exc:
         demo.say("demo failed: %s" % exc)
         return 1
     except Exception as exc:

@@ -9,9 +9,11 @@ they are never skipped.
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -34,6 +36,29 @@ def virsh(*args: str, check: bool = True) -> str:
             "virsh %s failed: %s" % (" ".join(args), result.stderr.strip())
         )
     return result.stdout
+
+
+def define_domain(document: str, name: str,
+                  instance_uuid: str | None = None) -> str:
+    """Define (not start) ``document`` in libvirtd as ``name``, with
+    ``instance_uuid`` as its UUID when given; returns ``name``.
+
+    File-backed disks are dropped: defining needs no image, and a
+    captured definition's paths do not exist here.
+    """
+    document = re.sub(r"<name>[^<]*</name>", "<name>%s</name>" % name,
+                      document, count=1)
+    if instance_uuid is not None:
+        document = re.sub(r"<uuid>[^<]*</uuid>",
+                          "<uuid>%s</uuid>" % instance_uuid, document,
+                          count=1)
+    document = re.sub(r"<disk type='file'.*?</disk>", "", document,
+                      flags=re.S)
+    with tempfile.NamedTemporaryFile("w", suffix=".xml") as handle:
+        handle.write(document)
+        handle.flush()
+        virsh("define", handle.name)
+    return name
 
 
 def _answers() -> bool:
@@ -154,22 +179,15 @@ def _load_libvirt_before_novas_poison() -> None:
 _load_libvirt_before_novas_poison()
 
 
-@pytest.fixture(scope="session")
-def placement_service():
-    """A real Placement (sqlite, noauth2) on 127.0.0.1 for the session.
-
-    Started once because starting it costs seconds (schema creation, WSGI
-    app load); tests keep apart by creating providers with unique names.
-    Tests that stop and restart Placement must use an EmbeddedPlacement of
-    their own so this one stays up. If it cannot start, the tests needing
-    it fail with the reason.
-    """
-    from nova_hwabi.demo.placement_server import (
+def _running_placement(workdir=None):
+    """An EmbeddedPlacement, started, closed when the generator ends; the
+    tests needing it fail with the reason if it cannot start."""
+    from nova_hwabi.testing.placement_server import (
         EmbeddedPlacement,
         PlacementStartError,
     )
 
-    service = EmbeddedPlacement()
+    service = EmbeddedPlacement(workdir)
     try:
         service.start()
     except PlacementStartError as exc:
@@ -179,13 +197,19 @@ def placement_service():
     service.close()
 
 
-def hwabi_conf_for(placement, directory: Path):
-    """nova-hwabi's options, read from a nova.conf in ``directory`` whose
-    ``[placement]`` reaches ``placement`` (an EmbeddedPlacement)."""
-    from nova_hwabi import conf as hwabi_conf
+@pytest.fixture(scope="session")
+def placement_service():
+    """A real Placement (sqlite, noauth2) on 127.0.0.1 for the session.
 
-    path = Path(directory) / "nova.conf"
-    path.write_text(placement.placement_section())
-    conf = hwabi_conf.new_config()
-    conf([], default_config_files=[str(path)])
-    return conf
+    Started once because starting it costs seconds (schema creation, WSGI
+    app load); tests keep apart by creating providers with unique names.
+    Tests that stop and restart Placement, or that must see no provider
+    or trait of other tests, use ``module_placement``.
+    """
+    yield from _running_placement()
+
+
+@pytest.fixture(scope="module")
+def module_placement(tmp_path_factory):
+    """A real Placement of the test module's own, one per module."""
+    yield from _running_placement(tmp_path_factory.mktemp("placement"))

@@ -9,19 +9,18 @@ the width is required, the one above it forbidden (``!``).
 
 from urllib.parse import parse_qs
 
-import fixtures
 import nova.conf
 from nova import context as nova_context
 from nova import objects, test
 from nova.scheduler import request_filter
 from nova.scheduler import utils as scheduler_utils
-from sqlalchemy import exc as sqla_exc
 
 from nova_hwabi import address_width as aw
 from nova_hwabi import conf as hwabi_conf
 from nova_hwabi import request_filters
-from nova_hwabi.filters import inprocess
 from nova_hwabi.request_filters import moving
+from nova_hwabi.testing import fixtures as hwabi_fixtures
+from nova_hwabi.testing import inprocess
 
 CONF = nova.conf.CONF
 PASSTHROUGH = {"hw:maxphysaddr_mode": "passthrough"}
@@ -45,10 +44,7 @@ class TestAddressWidthRequestFilter(test.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.useFixture(fixtures.WarningsFilter([{
-            "action": "ignore", "message": r"The noload\(\) option",
-            "category": sqla_exc.SADeprecationWarning,
-        }]))
+        self.useFixture(hwabi_fixtures.IgnoreNoloadDeprecation())
         hwabi_conf.register_opts(CONF)
         self.context = nova_context.get_admin_context()
         request_filters.register_with_nova(CONF)

@@ -31,7 +31,6 @@ from nova.tests.functional.libvirt import base  # noqa: E402
 from nova.virt import driver as virt_driver  # noqa: E402
 from nova.virt.libvirt import driver as libvirt_driver  # noqa: E402
 from oslo_utils.fixture import uuidsentinel  # noqa: E402
-from sqlalchemy import exc as sqla_exc  # noqa: E402
 
 from nova_hwabi import traits as hwabi_traits  # noqa: E402
 from nova_hwabi.capabilities import (  # noqa: E402
@@ -40,6 +39,7 @@ from nova_hwabi.capabilities import (  # noqa: E402
     host_traits,
     parse_host_capabilities,
 )
+from nova_hwabi.testing import fixtures as hwabi_fixtures  # noqa: E402
 from nova_hwabi.virt.driver import HwabiLibvirtDriver  # noqa: E402
 from tests.functional.test_validators_nova_api import (  # noqa: E402
     _api_paste_ini,
@@ -109,15 +109,11 @@ class HwabiDriverTestBase(base.ServersTestBase):
 
     def _setup_services(self):
         # Before the services start: the in-process API needs the paste
-        # file pip installed, and Nova 34's own code uses noload(),
-        # deprecated in SQLAlchemy 2.1.
+        # file pip installed, and Nova's own noload() queries must pass.
         paste = _api_paste_ini()
         if paste is not None:
             self.flags(api_paste_config=paste, group="wsgi")
-        self.useFixture(fixtures.WarningsFilter([{
-            "action": "ignore", "message": r"The noload\(\) option",
-            "category": sqla_exc.SADeprecationWarning,
-        }]))
+        self.useFixture(hwabi_fixtures.IgnoreNoloadDeprecation())
         super()._setup_services()
 
     def setUp(self):

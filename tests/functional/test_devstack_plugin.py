@@ -36,7 +36,7 @@ LOAD = textwrap.dedent("""
     compat.parse_nova_args(["nova-scheduler", "--config-file", sys.argv[1]],
                            "nova-scheduler")
     objects.register_all()
-    from nova_hwabi.filters.inprocess import DetachedHostManager
+    from nova_hwabi.testing.inprocess import DetachedHostManager
     manager = DetachedHostManager()
     found = {
         "available_filters": CONF.filter_scheduler.available_filters,

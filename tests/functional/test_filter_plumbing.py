@@ -7,10 +7,11 @@ import sys
 import pytest
 
 from nova_hwabi import compat
-from nova_hwabi.filters import NAMESPACE, all_filters, inprocess
+from nova_hwabi.filters import NAMESPACE, all_filters
 from nova_hwabi.filters.address_width import AddressWidthFilter
 from nova_hwabi.filters.compute_capabilities import ComputeCapabilitiesFilter
 from nova_hwabi.filters.image_properties import ImagePropertiesFilter
+from nova_hwabi.testing import inprocess
 
 FM, FB = "hw:maxphysaddr_mode", "hw:maxphysaddr_bits"
 

@@ -11,7 +11,7 @@ the defects we fix.
 import nova.conf
 import pytest
 
-from nova_hwabi.filters import inprocess
+from nova_hwabi.testing import inprocess
 
 CONF = nova.conf.CONF
 

@@ -18,7 +18,7 @@ from nova_hwabi.capabilities import (
     parse_host_capabilities,
 )
 from tests.conftest import DOMAINS
-from tests.functional.conftest import virsh
+from tests.functional.conftest import define_domain, virsh
 
 
 def report_cli(*argv: str) -> dict:
@@ -71,22 +71,12 @@ def test_live_host_reports_its_bits_and_trait(libvirtd):
 
 
 @pytest.fixture
-def defined_domain(libvirtd, tmp_path):
+def defined_domain(libvirtd):
     """A TCG q35 guest defined (not started) from a captured definition."""
     template = (DOMAINS / "src" / "q35-emulate46.define.xml").read_text()
-    name = "hwabi-test-%s" % uuid.uuid4().hex[:8]
     domain_uuid = str(uuid.uuid4())
-    document = re.sub(r"<name>[^<]*</name>", "<name>%s</name>" % name,
-                      template)
-    document = re.sub(r"<uuid>[^<]*</uuid>", "<uuid>%s</uuid>" % domain_uuid,
-                      document)
-    # No disk image is needed to define a domain; drop the file-backed
-    # disks so the test does not depend on /tmp paths from the capture.
-    document = re.sub(r"<disk type='file'.*?</disk>", "", document,
-                      flags=re.S)
-    path = tmp_path / "domain.xml"
-    path.write_text(document)
-    virsh("define", str(path))
+    name = define_domain(template, "hwabi-test-%s" % uuid.uuid4().hex[:8],
+                         domain_uuid)
     yield name, domain_uuid
     virsh("undefine", name, check=False)
 

@@ -31,16 +31,15 @@ database, Instance (with system_metadata) and ComputeNode in the cells.
 """
 
 import ddt
-import fixtures
 import pytest
 from nova import context as nova_context
 from nova import exception as nova_exception
 from nova import objects, test
 from nova.cmd import manage as nova_manage
 from nova.virt.libvirt import machine_type_utils as upstream
-from sqlalchemy import exc as sqla_exc
 
 from nova_hwabi.machine_type import arches, devices, names, records, updates
+from nova_hwabi.testing import fixtures as hwabi_fixtures
 
 
 def _uuid(number: int) -> str:
@@ -109,14 +108,7 @@ class TestMachineTypeRecords(test.TestCase):
 
     def setUp(self):
         super().setUp()
-        # Nova's WarningsFixture makes SQLAlchemy deprecations raised in
-        # nova.* errors; Nova 34's own Instance.get_by_uuid (without both
-        # metadata and system_metadata) uses noload(), deprecated in
-        # SQLAlchemy 2.1. Not ours and harmless in production.
-        self.useFixture(fixtures.WarningsFilter([{
-            "action": "ignore", "message": r"The noload\(\) option",
-            "category": sqla_exc.SADeprecationWarning,
-        }]))
+        self.useFixture(hwabi_fixtures.IgnoreNoloadDeprecation())
         self.context = nova_context.get_admin_context()
         self.assertEqual({"cell0", "cell1", "cell2"},
                          set(self.cell_mappings))

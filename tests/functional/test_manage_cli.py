@@ -4,7 +4,7 @@ Each command runs as a subprocess (``python -m nova_hwabi.cmd.manage
 --config-file nova.conf ...``) against sqlite databases that Nova's own
 ``nova-manage`` commands created: an API database, cell0 and two cells,
 created and mapped with ``api_db sync``, ``db sync``, ``cell_v2 map_cell0``
-and ``cell_v2 create_cell`` (``nova_hwabi.demo.cells``, which the demo
+and ``cell_v2 create_cell`` (``nova_hwabi.testing.cells``, which the demo
 uses too), then seeded with instances, compute nodes (QEMU
 and ironic) and RequestSpecs through Nova's objects by this module run as
 a script. What is proven:
@@ -44,7 +44,7 @@ from pathlib import Path
 
 import pytest
 
-from nova_hwabi.demo.cells import NovaDatabases, setup_nova, write_conf
+from nova_hwabi.testing.cells import NovaDatabases, setup_nova, write_conf
 
 PYTHON = sys.executable
 CELLS = ("cell1", "cell2")

@@ -46,17 +46,20 @@ import uuid
 from pathlib import Path
 
 import pytest
-import requests
 from nova.compute import provider_config as nova_provider_config
 
-from nova_hwabi import conf as hwabi_conf
 from nova_hwabi import placement
 from nova_hwabi import traits as hwabi_traits
 from nova_hwabi.capabilities import host_report
 from nova_hwabi.capabilities.reported_traits import TraitPolicy
 from nova_hwabi.capabilities.samples import load_sample
 from nova_hwabi.cmd import report as report_cmd
-from nova_hwabi.demo.placement_server import ADMIN_TOKEN, EmbeddedPlacement
+from nova_hwabi.testing import placement_server
+from nova_hwabi.testing.placement_server import (
+    PlacementAdmin,
+    load_hwabi_conf,
+    record_requests,
+)
 
 BIG = "x86_64-passthrough-52bits"  # emulated + passthrough, 52 bits
 MID = "x86_64-kvm-debian12"  # emulated, 46 bits
@@ -85,86 +88,10 @@ MID_TRAITS = {EMU} | ladder(32, 46)
 SMALL_TRAITS = {EMU} | ladder(32, 39)
 
 
-class PlacementAPI:
-    """A second, independent Placement client: plain HTTP, admin token.
-
-    Sets up and inspects providers and plays the other writer, so no check
-    goes through the code under test. It reads the service's endpoint on
-    every call because a restarted Placement listens on a new port.
-    """
-
-    def __init__(self, service: EmbeddedPlacement) -> None:
-        self.service = service
-        self.session = requests.Session()
-        self.session.headers.update({
-            "X-Auth-Token": ADMIN_TOKEN,
-            # 1.20: POST /resource_providers answers with the provider.
-            "OpenStack-API-Version": "placement 1.20",
-        })
-
-    def _call(self, method, path, expect, **kwargs):
-        response = self.session.request(
-            method, self.service.endpoint + path, timeout=30, **kwargs
-        )
-        assert response.status_code in expect, (
-            method, path, response.status_code, response.text,
-        )
-        return response
-
-    def create_provider(self, name: str) -> placement.Provider:
-        data = self._call("POST", "/resource_providers", (200,),
-                          json={"name": name}).json()
-        return placement.Provider(data["uuid"], data["name"])
-
-    def traits(self, provider: placement.Provider) -> tuple[set[str], int]:
-        data = self._call(
-            "GET", "/resource_providers/%s/traits" % provider.uuid, (200,)
-        ).json()
-        return set(data["traits"]), data["resource_provider_generation"]
-
-    def set_traits(self, provider: placement.Provider, traits,
-                   generation: int | None = None) -> int:
-        """Replace the provider's traits; returns the new generation."""
-        for name in custom(traits):
-            self._call("PUT", "/traits/%s" % name, (201, 204))
-        if generation is None:
-            generation = self.traits(provider)[1]
-        data = self._call(
-            "PUT", "/resource_providers/%s/traits" % provider.uuid, (200,),
-            json={"traits": sorted(traits),
-                  "resource_provider_generation": generation},
-        ).json()
-        return data["resource_provider_generation"]
-
-    def trait_exists(self, name: str) -> bool:
-        return self._call(
-            "GET", "/traits/%s" % name, (204, 404)
-        ).status_code == 204
-
-
-class RecordingAdapter:
-    """The client's keystoneauth adapter, recording every request.
-
-    Request counts are checked against what went over the wire, not only
-    against the client's own counter.
-    """
-
-    def __init__(self, adapter) -> None:
-        self.adapter = adapter
-        self.calls: list[tuple[str, str, int]] = []
-
-    def request(self, url, method, **kwargs):
-        response = self.adapter.request(url, method, **kwargs)
-        self.calls.append((method, url, response.status_code))
-        return response
-
-    def __getattr__(self, name):
-        return getattr(self.adapter, name)
-
-
-def record(client: placement.PlacementClient) -> RecordingAdapter:
-    client.adapter = RecordingAdapter(client.adapter)
-    return client.adapter
+def create_provider(api: PlacementAdmin, name: str) -> placement.Provider:
+    """A provider with no traits, created with the admin client."""
+    created = api.create_provider(name)
+    return placement.Provider(created["uuid"], created["name"])
 
 
 def traits_path(provider: placement.Provider) -> str:
@@ -173,22 +100,11 @@ def traits_path(provider: placement.Provider) -> str:
 
 def write_nova_conf(path: Path, endpoint: str, placement_opts=None,
                     **hwabi) -> Path:
-    """nova.conf for a noauth2 Placement; a None option is left out."""
-    opts = {"auth_type": "admin_token", "endpoint": endpoint,
-            "token": ADMIN_TOKEN, **(placement_opts or {})}
-    capabilities = {"report_bits_ladder": "true", **hwabi}
-    lines = ["[placement]"]
-    lines += ["%s = %s" % item for item in opts.items() if item[1] is not None]
-    lines += ["[hwabi_capabilities]"]
-    lines += ["%s = %s" % item for item in capabilities.items()]
-    path.write_text("\n".join(lines) + "\n")
-    return path
-
-
-def load_conf(path: Path):
-    conf = hwabi_conf.new_config()
-    conf([], default_config_files=[str(path)])
-    return conf
+    """nova.conf for a noauth2 Placement, reporting the bits ladder unless
+    ``hwabi`` says otherwise; a None option is left out."""
+    return placement_server.write_nova_conf(
+        path, endpoint, placement_opts,
+        {"hwabi_capabilities": {"report_bits_ladder": "true", **hwabi}})
 
 
 def sample_traits(name: str, conf) -> frozenset[str]:
@@ -225,13 +141,15 @@ def assert_one_line_error(proc, exit_code: int, fragment: str) -> None:
 
 @pytest.fixture
 def api(placement_service):
-    return PlacementAPI(placement_service)
+    """An independent client: sets up, inspects, plays the other writer,
+    so no check goes through the code under test."""
+    return PlacementAdmin(placement_service)
 
 
 @pytest.fixture
 def provider(api):
     """A fresh provider with no traits, named uniquely for this test."""
-    return api.create_provider("hwabi-test-%s" % uuid.uuid4().hex)
+    return create_provider(api, "hwabi-test-%s" % uuid.uuid4().hex)
 
 
 @pytest.fixture
@@ -246,25 +164,15 @@ def conf_file(tmp_path, placement_service):
     return make
 
 
-@pytest.fixture(scope="module")
-def outage_placement(tmp_path_factory):
-    """A second Placement, for the tests that stop and restart it.
-
-    Separate so the session's stays up; shared by those tests because
-    creating its schema is the slow part of starting one.
-    """
-    service = EmbeddedPlacement(tmp_path_factory.mktemp("placement"))
-    service.start()
-    yield service
-    service.close()
-
-
 @pytest.fixture
-def own_placement(outage_placement):
-    """The outage Placement, running even if a failed test left it down."""
-    if outage_placement.process is None:
-        outage_placement.start()
-    return outage_placement
+def own_placement(module_placement):
+    """This module's second Placement, for the tests that stop and restart
+    it (so the session's stays up), running even if a failed test left it
+    down. Shared by those tests because creating its schema is the slow
+    part of starting one."""
+    if module_placement.process is None:
+        module_placement.start()
+    return module_placement
 
 
 # -- First sync and idempotent re-sync ----------------------------------------
@@ -276,12 +184,12 @@ def own_placement(outage_placement):
 ])
 def test_first_sync_sets_traits_and_creates_custom_ones(
         api, provider, conf_file, sample, expected):
-    conf = load_conf(conf_file())
+    conf = load_hwabi_conf(conf_file())
     desired = sample_traits(sample, conf)
     assert desired == expected
     absent_before = {t for t in custom(desired) if not api.trait_exists(t)}
     client = placement.PlacementClient.from_conf(conf)
-    wire = record(client)
+    wire = record_requests(client)
     found = client.provider(provider.name)
     assert found == provider
     del wire.calls[:]  # the lookup is not part of the sync
@@ -312,14 +220,14 @@ def test_first_sync_sets_traits_and_creates_custom_ones(
 ])
 def test_resync_is_one_get_and_no_write(api, provider, conf_file,
                                         fresh_client):
-    conf = load_conf(conf_file())
+    conf = load_hwabi_conf(conf_file())
     desired = sample_traits(BIG, conf)
     client = placement.PlacementClient.from_conf(conf)
     placement.sync_provider_traits(client, provider, desired)
     before = api.traits(provider)
     if fresh_client:
         client = placement.PlacementClient.from_conf(conf)
-    wire = record(client)
+    wire = record_requests(client)
 
     result = placement.sync_provider_traits(client, provider, desired)
 
@@ -342,7 +250,7 @@ def test_resync_is_one_get_and_no_write(api, provider, conf_file,
 def test_foreign_traits_survive_adding_and_removing_ours(
         api, provider, conf_file, foreign):
     api.set_traits(provider, foreign)
-    conf = load_conf(conf_file())
+    conf = load_hwabi_conf(conf_file())
     client = placement.PlacementClient.from_conf(conf)
     big = sample_traits(BIG, conf)
 
@@ -368,7 +276,7 @@ def test_foreign_traits_survive_adding_and_removing_ours(
 def test_smaller_host_removes_upper_rungs(api, provider, conf_file, owned,
                                           expected_removed):
     api.set_traits(provider, {OPERATOR})
-    conf = load_conf(conf_file())
+    conf = load_hwabi_conf(conf_file())
     client = placement.PlacementClient.from_conf(conf)
     placement.sync_provider_traits(client, provider, sample_traits(BIG, conf))
 
@@ -424,11 +332,11 @@ def interfere(monkeypatch, client, api, rounds):
 @pytest.mark.parametrize("rounds", [1, 2])
 def test_conflicting_writer_is_retried_and_kept(api, provider, conf_file,
                                                 monkeypatch, rounds):
-    conf = load_conf(conf_file())
+    conf = load_hwabi_conf(conf_file())
     desired = sample_traits(BIG, conf)
     client = placement.PlacementClient.from_conf(conf)
     written = interfere(monkeypatch, client, api, rounds)
-    wire = record(client)
+    wire = record_requests(client)
 
     result = placement.sync_provider_traits(client, provider, desired)
 
@@ -447,10 +355,10 @@ def test_conflicting_writer_is_retried_and_kept(api, provider, conf_file,
 
 def test_writer_busy_every_round_gives_up(api, provider, conf_file,
                                           monkeypatch):
-    conf = load_conf(conf_file())
+    conf = load_hwabi_conf(conf_file())
     client = placement.PlacementClient.from_conf(conf)
     written = interfere(monkeypatch, client, api, math.inf)
-    wire = record(client)
+    wire = record_requests(client)
 
     with pytest.raises(placement.PlacementConflictError) as caught:
         placement.sync_provider_traits(client, provider,
@@ -470,16 +378,16 @@ def test_writer_busy_every_round_gives_up(api, provider, conf_file,
 
 def test_cli_fails_cleanly_while_placement_is_down_then_converges(
         tmp_path, own_placement):
-    api = PlacementAPI(own_placement)
+    api = PlacementAdmin(own_placement)
     # Named as the sample's hypervisor, so the runs below find it by the
     # default name, as on a compute host.
-    rp = api.create_provider(load_sample(BIG).hypervisor_hostname)
+    rp = create_provider(api, load_sample(BIG).hypervisor_hostname)
     conf = write_nova_conf(tmp_path / "nova.conf", own_placement.endpoint)
     small = run_cli(conf, "--sample", SMALL, "--sync", "--format", "json",
                     "--provider", rp.name)
     assert set(cli_sync(small)["added"]) == SMALL_TRAITS
     # A long-running client that found its provider before Placement went.
-    client = placement.PlacementClient.from_conf(load_conf(conf))
+    client = placement.PlacementClient.from_conf(load_hwabi_conf(conf))
     client.provider(rp.name)
     old_endpoint = own_placement.endpoint
 
@@ -630,8 +538,8 @@ def _pipe(source: socket.socket, sink: socket.socket) -> None:
 
 
 def test_interval_logs_outage_and_recovers(tmp_path, own_placement):
-    api = PlacementAPI(own_placement)
-    rp = api.create_provider("hwabi-test-%s" % uuid.uuid4().hex)
+    api = PlacementAdmin(own_placement)
+    rp = create_provider(api, "hwabi-test-%s" % uuid.uuid4().hex)
     relay = Relay(own_placement.port)
     conf = write_nova_conf(tmp_path / "nova.conf",
                            "http://127.0.0.1:%d" % relay.port)
@@ -692,7 +600,7 @@ def test_refusals_exit_with_their_code_and_write_nothing(
     name = name or provider.name
 
     with pytest.raises(error) as caught:
-        client = placement.PlacementClient.from_conf(load_conf(conf))
+        client = placement.PlacementClient.from_conf(load_hwabi_conf(conf))
         placement.sync_provider_traits(client, client.provider(name),
                                        frozenset(BIG_TRAITS))
     assert report_cmd.placement_exit_code(caught.value) == exit_code
@@ -773,7 +681,7 @@ def test_provider_config_is_accepted_by_nova(tmp_path, conf_file, args,
     (key, entry), = configs.items()
     assert key == next(iter(identification.values()))
     assert entry["identification"] == identification
-    expected = custom(sample_traits(BIG, load_conf(conf)))
+    expected = custom(sample_traits(BIG, load_hwabi_conf(conf)))
     assert ladder(32, 52) <= expected
     if hwabi:
         assert any(t.startswith(hwabi_traits.MACHINE_TRAIT_PREFIX)

@@ -11,16 +11,15 @@ is reported as failed with its reason, and nothing is written for it.
 import re
 import uuid
 
-import fixtures
 import nova.conf
 from nova import context as nova_context
 from nova import objects, test
-from sqlalchemy import exc as sqla_exc
 
 from nova_hwabi import conf as hwabi_conf
 from nova_hwabi.capabilities import parse_guest_domain, parse_host_capabilities
 from nova_hwabi.capabilities.samples import load_sample
 from nova_hwabi.machine_type import recorder, records
+from nova_hwabi.testing import fixtures as hwabi_fixtures
 from tests.conftest import DOMAINS
 
 CONF = nova.conf.CONF
@@ -42,10 +41,7 @@ class TestRecordIsolation(test.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.useFixture(fixtures.WarningsFilter([{
-            "action": "ignore", "message": r"The noload\(\) option",
-            "category": sqla_exc.SADeprecationWarning,
-        }]))
+        self.useFixture(hwabi_fixtures.IgnoreNoloadDeprecation())
         hwabi_conf.register_opts(CONF)
         self.context = nova_context.get_admin_context()
         cell = self.cell_mappings["cell1"]

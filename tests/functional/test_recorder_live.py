@@ -8,21 +8,19 @@ the RequestSpec; the audit flags a record that would change the guest's
 chipset. Nova's own recording keeps the alias (DESIGN defect 5).
 """
 
-import re
 import uuid
 
-import fixtures
 import nova.conf
 import pytest
 from nova import context as nova_context
 from nova import objects, test
 from nova.virt.libvirt import utils as libvirt_utils
-from sqlalchemy import exc as sqla_exc
 
 from nova_hwabi import conf as hwabi_conf
 from nova_hwabi.machine_type import hooks, recorder, records
+from nova_hwabi.testing import fixtures as hwabi_fixtures
 from tests.conftest import DOMAINS
-from tests.functional.conftest import URI, virsh
+from tests.functional.conftest import URI, define_domain, virsh
 
 CONF = nova.conf.CONF
 
@@ -30,18 +28,8 @@ CONF = nova.conf.CONF
 def _define_domain(instance_uuid: str) -> str:
     """Define (not start) a TCG q35 guest with this UUID; return its name."""
     template = (DOMAINS / "src" / "q35-plain.define.xml").read_text()
-    name = "hwabi-rec-%s" % instance_uuid[:8]
-    document = re.sub(r"<name>[^<]*</name>", "<name>%s</name>" % name,
-                      template)
-    document = re.sub(r"<uuid>[^<]*</uuid>",
-                      "<uuid>%s</uuid>" % instance_uuid, document)
-    document = re.sub(r"<disk type='file'.*?</disk>", "", document,
-                      flags=re.S)
-    path = "/tmp/%s.xml" % name
-    with open(path, "w") as handle:
-        handle.write(document)
-    virsh("define", path)
-    return name
+    return define_domain(template, "hwabi-rec-%s" % instance_uuid[:8],
+                         instance_uuid)
 
 
 @pytest.mark.usefixtures("libvirtd")
@@ -49,12 +37,7 @@ class TestRecorderOnALiveDomain(test.TestCase):
 
     def setUp(self):
         super().setUp()
-        # Nova 34's own Instance.get_by_uuid uses SQLAlchemy's deprecated
-        # noload(), which Nova's WarningsFixture turns into an error.
-        self.useFixture(fixtures.WarningsFilter([{
-            "action": "ignore", "message": r"The noload\(\) option",
-            "category": sqla_exc.SADeprecationWarning,
-        }]))
+        self.useFixture(hwabi_fixtures.IgnoreNoloadDeprecation())
         hwabi_conf.register_opts(CONF)
         self.context = nova_context.get_admin_context()
         self.uuid = str(uuid.uuid4())
@@ -145,38 +128,18 @@ class TestRecorderOnALiveDomain(test.TestCase):
 
 
 @pytest.fixture(scope="module")
-def audit_placement(tmp_path_factory):
+def audit_placement(module_placement):
     """A Placement of this module's own with one compute host that offers
     virtio disks and video and the local QEMU's q35 types, but no SCSI
     bus and no bochs video."""
-    import requests
-
     from nova_hwabi import traits
-    from nova_hwabi.demo.placement_server import (
-        ADMIN_TOKEN,
-        EmbeddedPlacement,
-    )
+    from nova_hwabi.testing.placement_server import PlacementAdmin
 
-    service = EmbeddedPlacement(tmp_path_factory.mktemp("placement"))
-    service.start()
-    headers = {"X-Auth-Token": ADMIN_TOKEN,
-               "OpenStack-API-Version": "placement 1.20"}
-    url = service.endpoint
-    created = requests.post(url + "/resource_providers", headers=headers,
-                            json={"name": "only-host"}, timeout=30).json()
-    offered = ["COMPUTE_STORAGE_BUS_VIRTIO", "COMPUTE_GRAPHICS_MODEL_VIRTIO",
-               "COMPUTE_NET_VIF_MODEL_VIRTIO",
-               traits.machine_type_trait("x86_64", "pc-q35-1.4")]
-    requests.put(url + "/traits/" + offered[-1], headers=headers,
-                 timeout=30)
-    response = requests.put(
-        url + "/resource_providers/%s/traits" % created["uuid"],
-        headers=headers, timeout=30,
-        json={"traits": offered,
-              "resource_provider_generation": created["generation"]})
-    assert response.status_code == 200, response.text
-    yield service
-    service.close()
+    PlacementAdmin(module_placement).create_provider("only-host", traits=[
+        "COMPUTE_STORAGE_BUS_VIRTIO", "COMPUTE_GRAPHICS_MODEL_VIRTIO",
+        "COMPUTE_NET_VIF_MODEL_VIRTIO",
+        traits.machine_type_trait("x86_64", "pc-q35-1.4")])
+    return module_placement
 
 
 @pytest.mark.usefixtures("libvirtd")
@@ -185,7 +148,7 @@ class TestAuditAgainstPlacement(TestRecorderOnALiveDomain):
 
     @pytest.fixture(autouse=True)
     def _placement(self, audit_placement, tmp_path, capsys):
-        from tests.functional.conftest import hwabi_conf_for
+        from nova_hwabi.testing.placement_server import hwabi_conf_for
 
         self.audit_conf = hwabi_conf_for(audit_placement, tmp_path)
         self.capsys = capsys

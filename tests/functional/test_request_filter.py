@@ -18,7 +18,7 @@ from nova.scheduler import utils as scheduler_utils
 
 from nova_hwabi import conf as hwabi_conf
 from nova_hwabi import request_filters
-from nova_hwabi.filters import inprocess
+from nova_hwabi.testing import inprocess
 
 CONF = nova.conf.CONF
 FM, FB = "hw:maxphysaddr_mode", "hw:maxphysaddr_bits"

@@ -11,19 +11,19 @@ to a QEMU without QXL).
 import argparse
 import json
 
-import fixtures
 import pytest
-import requests
 from nova import context as nova_context
 from nova import objects, test
-from sqlalchemy import exc as sqla_exc
 
 from nova_hwabi import conf as hwabi_conf
 from nova_hwabi import request_filters
 from nova_hwabi.cmd import manage
-from nova_hwabi.demo.placement_server import ADMIN_TOKEN, EmbeddedPlacement
-from nova_hwabi.filters import inprocess
-from tests.functional.conftest import hwabi_conf_for
+from nova_hwabi.testing import fixtures as hwabi_fixtures
+from nova_hwabi.testing import inprocess
+from nova_hwabi.testing.placement_server import (
+    PlacementAdmin,
+    hwabi_conf_for,
+)
 from tests.functional.test_request_filter import CONF, root_required
 
 MOVING = "33333333-0000-4000-8000-000000000001"
@@ -43,39 +43,21 @@ RECORDED = {
 }
 EXPECTED = {"COMPUTE_GRAPHICS_MODEL_QXL", "COMPUTE_STORAGE_BUS_VIRTIO",
             "COMPUTE_STORAGE_BUS_SATA", "COMPUTE_NET_VIF_MODEL_E1000"}
-HEADERS = {"X-Auth-Token": ADMIN_TOKEN,
-           "OpenStack-API-Version": "placement 1.39"}
 HOST_TRAITS = ["COMPUTE_STORAGE_BUS_VIRTIO", "COMPUTE_STORAGE_BUS_SATA",
                "COMPUTE_NET_VIF_MODEL_E1000", "COMPUTE_GRAPHICS_MODEL_VGA",
                "COMPUTE_GRAPHICS_MODEL_VIRTIO"]
 
 
 @pytest.fixture(scope="module")
-def own_placement(tmp_path_factory):
-    service = EmbeddedPlacement(tmp_path_factory.mktemp("placement"))
-    service.start()
-    url = service.endpoint
+def own_placement(module_placement):
+    admin = PlacementAdmin(module_placement)
     # Two compute hosts: one still has QXL, the other's QEMU dropped it.
     for name, extra in (("host-with-qxl", ["COMPUTE_GRAPHICS_MODEL_QXL"]),
                         ("host-without-qxl", [])):
-        created = requests.post(url + "/resource_providers", headers=HEADERS,
-                                json={"name": name}, timeout=30).json()
-        inventory = requests.put(
-            url + "/resource_providers/%s/inventories" % created["uuid"],
-            headers=HEADERS, timeout=30, json={
-                "resource_provider_generation": created["generation"],
-                "inventories": {"VCPU": {"total": 8},
-                                "MEMORY_MB": {"total": 8192},
-                                "DISK_GB": {"total": 100}}}).json()
-        response = requests.put(
-            url + "/resource_providers/%s/traits" % created["uuid"],
-            headers=HEADERS, timeout=30, json={
-                "traits": HOST_TRAITS + extra,
-                "resource_provider_generation":
-                    inventory["resource_provider_generation"]})
-        assert response.status_code == 200, response.text
-    yield service
-    service.close()
+        admin.create_provider(
+            name, {"VCPU": 8, "MEMORY_MB": 8192, "DISK_GB": 100},
+            HOST_TRAITS + extra)
+    return module_placement
 
 
 class TestRecordedDevicesRequestFilter(test.TestCase):
@@ -84,17 +66,12 @@ class TestRecordedDevicesRequestFilter(test.TestCase):
 
     @pytest.fixture(autouse=True)
     def _placement(self, own_placement, tmp_path):
-        self.placement = own_placement
+        self.placement = PlacementAdmin(own_placement)
         self.manage_conf = hwabi_conf_for(own_placement, tmp_path)
 
     def setUp(self):
         super().setUp()
-        # Nova 34's own Instance.get_by_uuid uses noload(), deprecated in
-        # SQLAlchemy 2.1 (see test_machine_type_records.py).
-        self.useFixture(fixtures.WarningsFilter([{
-            "action": "ignore", "message": r"The noload\(\) option",
-            "category": sqla_exc.SADeprecationWarning,
-        }]))
+        self.useFixture(hwabi_fixtures.IgnoreNoloadDeprecation())
         self.context = nova_context.get_admin_context()
         hwabi_conf.register_opts(CONF)
         self.addCleanup(request_filters.unregister_from_nova)
@@ -167,17 +144,13 @@ class TestRecordedDevicesRequestFilter(test.TestCase):
         request_filter.process_reqspec(self.context, spec)
         query = scheduler_utils.ResourceRequest.from_request_spec(
             spec).to_querystring()
-        url = self.placement.endpoint
-        answer = requests.get(url + "/allocation_candidates?" + query,
-                              headers=HEADERS, timeout=30)
-        assert answer.status_code == 200, answer.text
-        providers = answer.json()["provider_summaries"]
-        names = {}
-        for provider_uuid in providers:
-            names[provider_uuid] = requests.get(
-                url + "/resource_providers/" + provider_uuid,
-                headers=HEADERS, timeout=30).json()["name"]
-        return set(names.values())
+        providers = self.placement.call(
+            "GET", "/allocation_candidates?" + query).json()[
+                "provider_summaries"]
+        return {self.placement.call(
+                    "GET", "/resource_providers/" + provider_uuid).json()[
+                        "name"]
+                for provider_uuid in providers}
 
     def _set(self, capsys, *assignments):
         args = argparse.Namespace(

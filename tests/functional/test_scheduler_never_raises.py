@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from nova_hwabi.filters import inprocess
+from nova_hwabi.testing import inprocess
 
 CONF = nova.conf.CONF
 

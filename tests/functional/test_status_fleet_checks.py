@@ -9,18 +9,16 @@ while a host is missing, and passes once one offers what is needed.
 """
 
 import pytest
-import requests
 from nova import context as nova_context
 from nova import objects, test
 from oslo_upgradecheck import upgradecheck
 
 from nova_hwabi import traits
 from nova_hwabi.cmd.status import Checks
-from nova_hwabi.demo.placement_server import ADMIN_TOKEN, EmbeddedPlacement
-from tests.functional.conftest import hwabi_conf_for
-
-HEADERS = {"X-Auth-Token": ADMIN_TOKEN,
-           "OpenStack-API-Version": "placement 1.20"}
+from nova_hwabi.testing.placement_server import (
+    PlacementAdmin,
+    hwabi_conf_for,
+)
 
 
 def _uuid(number: int) -> str:
@@ -48,22 +46,14 @@ OFFER = traits.machine_type_trait
 DEPRECATED = traits.deprecated_machine_type_trait
 
 
-@pytest.fixture(scope="module")
-def own_placement(tmp_path_factory):
-    service = EmbeddedPlacement(tmp_path_factory.mktemp("placement"))
-    service.start()
-    yield service
-    service.close()
-
-
 class TestFleetChecks(test.TestCase):
 
     NUMBER_OF_CELLS = 2
 
     @pytest.fixture(autouse=True)
-    def _placement(self, own_placement, tmp_path):
-        self.placement = own_placement
-        self.conf = hwabi_conf_for(own_placement, tmp_path)
+    def _placement(self, module_placement, tmp_path):
+        self.placement = PlacementAdmin(module_placement)
+        self.conf = hwabi_conf_for(module_placement, tmp_path)
 
     def setUp(self):
         super().setUp()
@@ -87,19 +77,7 @@ class TestFleetChecks(test.TestCase):
         return Checks(self.conf, lambda: self.context, verbose=verbose)
 
     def _provider_with(self, name, *names):
-        url = self.placement.endpoint
-        created = requests.post(url + "/resource_providers", headers=HEADERS,
-                                json={"name": name}, timeout=30).json()
-        for trait in names:
-            if trait.startswith("CUSTOM_"):
-                requests.put(url + "/traits/" + trait, headers=HEADERS,
-                             timeout=30)
-        response = requests.put(
-            url + "/resource_providers/%s/traits" % created["uuid"],
-            headers=HEADERS, timeout=30,
-            json={"traits": list(names),
-                  "resource_provider_generation": created["generation"]})
-        assert response.status_code == 200, response.text
+        self.placement.create_provider(name, traits=names)
 
     def test_machine_types_then_devices(self):
         # Nothing reported yet: neither check can tell.

@@ -7,36 +7,26 @@ provider carries the instance's type, and passes once one does.
 """
 
 import pytest
-import requests
 from nova import context as nova_context
 from nova import objects, test
 from oslo_upgradecheck import upgradecheck
 
 from nova_hwabi.cmd.status import Checks
-from nova_hwabi.demo.placement_server import ADMIN_TOKEN, EmbeddedPlacement
-from tests.functional.conftest import hwabi_conf_for
+from nova_hwabi.testing.placement_server import (
+    PlacementAdmin,
+    hwabi_conf_for,
+)
 
-# 1.20: creating a provider answers with its body (uuid, generation).
-HEADERS = {"X-Auth-Token": ADMIN_TOKEN,
-           "OpenStack-API-Version": "placement 1.20"}
 PINNED = "CUSTOM_HWABI_MACHINE_X86_64_PC_Q35_7_2"
 OTHER = "CUSTOM_HWABI_MACHINE_X86_64_PC_Q35_8_2"
-
-
-@pytest.fixture(scope="module")
-def own_placement(tmp_path_factory):
-    service = EmbeddedPlacement(tmp_path_factory.mktemp("placement"))
-    service.start()
-    yield service
-    service.close()
 
 
 class TestOfferedMachineTypes(test.TestCase):
 
     @pytest.fixture(autouse=True)
-    def _placement(self, own_placement, tmp_path):
-        self.placement = own_placement
-        self.conf = hwabi_conf_for(own_placement, tmp_path)
+    def _placement(self, module_placement, tmp_path):
+        self.placement = PlacementAdmin(module_placement)
+        self.conf = hwabi_conf_for(module_placement, tmp_path)
 
     def setUp(self):
         super().setUp()
@@ -61,18 +51,8 @@ class TestOfferedMachineTypes(test.TestCase):
         return checks._check_offered_machine_types()
 
     def _provider_with(self, *traits):
-        url = self.placement.endpoint
-        created = requests.post(url + "/resource_providers", headers=HEADERS,
-                                json={"name": "host-%s" % len(traits)},
-                                timeout=30).json()
-        for trait in traits:
-            requests.put(url + "/traits/" + trait, headers=HEADERS,
-                         timeout=30)
-        requests.put(url + "/resource_providers/%s/traits" % created["uuid"],
-                     headers=HEADERS, timeout=30,
-                     json={"traits": list(traits),
-                           "resource_provider_generation":
-                               created["generation"]})
+        self.placement.create_provider("host-%s" % len(traits),
+                                       traits=traits)
 
     def test_not_checked_until_hosts_report_then_warns_then_passes(self):
         result = self._check()

@@ -14,7 +14,7 @@ from oslo_upgradecheck import upgradecheck
 
 from nova_hwabi import conf as hwabi_conf
 from nova_hwabi.cmd.status import Checks
-from nova_hwabi.filters import inprocess
+from nova_hwabi.testing import inprocess
 
 # flavor name -> extra specs
 FLAVORS = {

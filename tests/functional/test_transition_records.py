@@ -21,14 +21,13 @@ pinned machine types, RequestSpecs in the API database. Proven:
 """
 
 import ddt
-import fixtures
 import pytest
 from nova import context as nova_context
 from nova import objects, test
-from sqlalchemy import exc as sqla_exc
 
 from nova_hwabi.machine_type import names, records
 from nova_hwabi.machine_type import transition as tr
+from nova_hwabi.testing import fixtures as hwabi_fixtures
 
 
 def _uuid(number: int) -> str:
@@ -66,10 +65,7 @@ class TestTransition(test.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.useFixture(fixtures.WarningsFilter([{
-            "action": "ignore", "message": r"The noload\(\) option",
-            "category": sqla_exc.SADeprecationWarning,
-        }]))
+        self.useFixture(hwabi_fixtures.IgnoreNoloadDeprecation())
         self.context = nova_context.get_admin_context()
         for number, (cell, state, recorded, pinned) in INSTANCES.items():
             self._create(number, cell, state, recorded, pinned)

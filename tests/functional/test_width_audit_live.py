@@ -17,14 +17,14 @@ import nova.conf
 import pytest
 from nova import context as nova_context
 from nova import objects, test
-from sqlalchemy import exc as sqla_exc
 
 from nova_hwabi import address_width as aw
 from nova_hwabi import conf as hwabi_conf
 from nova_hwabi.cmd import manage
 from nova_hwabi.machine_type import recorder, width_audit
+from nova_hwabi.testing import fixtures as hwabi_fixtures
 from tests.conftest import DOMAINS
-from tests.functional.conftest import URI, virsh
+from tests.functional.conftest import URI, define_domain, virsh
 
 CONF = nova.conf.CONF
 
@@ -32,20 +32,10 @@ CONF = nova.conf.CONF
 def _define(instance_uuid: str, maxphysaddr: str) -> str:
     """Define (not start) a guest with this UUID and <maxphysaddr>."""
     template = (DOMAINS / "src" / "pc-passthrough.define.xml").read_text()
-    name = "hwabi-width-%s" % instance_uuid[:8]
-    document = re.sub(r"<name>[^<]*</name>", "<name>%s</name>" % name,
-                      template)
-    document = re.sub(r"<uuid>[^<]*</uuid>",
-                      "<uuid>%s</uuid>" % instance_uuid, document)
-    document = re.sub(r"<maxphysaddr[^>]*/>", maxphysaddr, document)
-    document = re.sub(r"<disk type='file'.*?</disk>", "", document,
-                      flags=re.S)
+    document = re.sub(r"<maxphysaddr[^>]*/>", maxphysaddr, template)
     document = re.sub(r"<mac address='[^']*'/>", "", document)
-    path = "/tmp/%s.xml" % name
-    with open(path, "w") as handle:
-        handle.write(document)
-    virsh("define", path)
-    return name
+    return define_domain(document, "hwabi-width-%s" % instance_uuid[:8],
+                         instance_uuid)
 
 
 @pytest.mark.usefixtures("libvirtd")
@@ -53,10 +43,7 @@ class TestWidthAuditOnLiveDomains(test.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.useFixture(fixtures.WarningsFilter([{
-            "action": "ignore", "message": r"The noload\(\) option",
-            "category": sqla_exc.SADeprecationWarning,
-        }]))
+        self.useFixture(hwabi_fixtures.IgnoreNoloadDeprecation())
         hwabi_conf.register_opts(CONF)
         self.context = nova_context.get_admin_context()
         host = recorder.read_local_host(URI)

@@ -16,10 +16,11 @@ from oslo_config import fixture as config_fixture
 from nova_hwabi import address_width as aw
 from nova_hwabi import conf as hwabi_conf
 from nova_hwabi import traits
-from nova_hwabi.filters import base, inprocess
+from nova_hwabi.filters import base
 from nova_hwabi.filters.address_width import AddressWidthFilter
 from nova_hwabi.request_filters import address_width as rf
 from nova_hwabi.request_filters import moving
+from nova_hwabi.testing import inprocess
 
 PASSTHROUGH = {"hw:maxphysaddr_mode": "passthrough"}
 EMULATE_46 = {"hw:maxphysaddr_mode": "emulate", "hw:maxphysaddr_bits": "46"}

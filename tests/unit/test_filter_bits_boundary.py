@@ -14,9 +14,10 @@ import pytest
 from oslo_config import fixture as config_fixture
 
 from nova_hwabi.capabilities import parse_host_capabilities
-from nova_hwabi.filters import base, inprocess
+from nova_hwabi.filters import base
 from nova_hwabi.filters.compute_capabilities import ComputeCapabilitiesFilter
 from nova_hwabi.filters.image_properties import ImagePropertiesFilter
+from nova_hwabi.testing import inprocess
 from tests.conftest import (
     PASSTHROUGH_48_BITS,
     PASSTHROUGH_NO_BITS,

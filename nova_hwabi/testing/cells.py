@@ -1,11 +1,12 @@
 """Nova's databases for a small deployment: API, cell0 and cells, on sqlite.
 
-The demo's second act and the functional tests of the admin commands use
-real Nova databases, created as a deployment creates them with
-``nova-manage api_db sync``, ``cell_v2 map_cell0``, ``cell_v2
-create_cell`` and ``db sync``: the same Nova calls those commands make
-(``nova.db.migration.db_sync``, ``CellMapping.create``), in-process, so
-that Nova's start-up (seconds per ``nova-manage`` subprocess) is paid once.
+The demo's second act, the functional tests of the admin commands and the
+benchmarks of listing and compute start-up use real Nova databases,
+created as a deployment creates them with ``nova-manage api_db sync``,
+``cell_v2 map_cell0``, ``cell_v2 create_cell`` and ``db sync``: the same
+Nova calls those commands make (``nova.db.migration.db_sync``,
+``CellMapping.create``), in-process, so that Nova's start-up (seconds per
+``nova-manage`` subprocess) is paid once.
 ``nova.cmd.manage`` itself is not imported: it applies eventlet's monkey
 patching on import, which a process already running in Nova's native
 threading mode refuses. Run it in a process whose Nova configuration was
