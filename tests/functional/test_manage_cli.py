@@ -45,6 +45,7 @@ from pathlib import Path
 import pytest
 
 from nova_hwabi.testing.cells import NovaDatabases, setup_nova, write_conf
+from nova_hwabi.testing.placement_server import write_nova_conf
 
 PYTHON = sys.executable
 CELLS = ("cell1", "cell2")
@@ -788,7 +789,8 @@ def test_update_and_transition_ask_placement(fresh, placement_service):
                    traits.machine_type_trait("x86_64", OFFERED))
     conf = _write_conf(fresh.root / "with-placement.conf", fresh.db["api"],
                        fresh.db["cell1"],
-                       placement_service.placement_section())
+                       write_nova_conf(fresh.root / "placement.conf",
+                                       placement_service.endpoint).read_text())
     results = _in_parallel({
         # No x86_64 host offers it: refused (4), nothing written.
         "refused": manage(fresh, MT, "update", _uuid(PINNED), NOT_OFFERED,
