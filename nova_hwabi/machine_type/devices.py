@@ -10,6 +10,7 @@ no Nova import.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,7 +110,8 @@ class _Constraint:
         return self.families is None or family in self.families
 
 
-def _rule(kind, values, families, reason, except_families=()):
+def _rule(kind: str, values: Iterable[str], families: Iterable[str] | None,
+          reason: str, except_families: Iterable[str] = ()) -> _Constraint:
     return _Constraint(
         kind, frozenset(values),
         None if families is None else frozenset(families), reason,

@@ -92,7 +92,7 @@ def _vif_model(domain: GuestDomain, family: str | None) -> str | None:
     return model
 
 
-def _attribute(name: str):
+def _attribute(name: str) -> Callable[[GuestDomain, str | None], str | None]:
     """The first value of a GuestDomain tuple: properties that only choose
     the bus or model of devices Nova adds anyway (disks, CD-ROMs, floppies,
     NICs, the video device, the RNG), so recording what the device has

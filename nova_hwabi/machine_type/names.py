@@ -287,7 +287,9 @@ def _check_characters(name: Any) -> str:
     return name
 
 
-def _parse_version(name: str, prefix: str, family: str):
+def _parse_version(
+    name: str, prefix: str, family: str,
+) -> tuple[str, tuple[int, ...] | None, str, str]:
     """(variant, version, release, rest) from what follows the prefix."""
     tail = name[len(prefix):]
     if not tail:
@@ -441,20 +443,26 @@ def compare_machine_types(a: str | MachineType, b: str | MachineType) -> int:
     :class:`IncomparableMachineTypesError`.
     """
     a, b = as_machine_type(a), as_machine_type(b)
-    for machine in (a, b):
-        if machine.release:
-            raise IncomparableMachineTypesError(
-                "%s: its order against other Ubuntu releases is unknown"
-                % machine.describe()
-            )
-        if machine.version is None:
-            raise IncomparableMachineTypesError(
-                "%s has no version to compare" % machine.describe()
-            )
+    a_version, b_version = _ordered_version(a), _ordered_version(b)
     if (a.family, a.variant) != (b.family, b.variant):
         raise IncomparableMachineTypesError(
             "%s and %s are of different families or variants; only types "
             "of one family and variant have ordered versions"
             % (a.describe(), b.describe())
         )
-    return (a.version > b.version) - (a.version < b.version)
+    return (a_version > b_version) - (a_version < b_version)
+
+
+def _ordered_version(machine: MachineType) -> tuple[int, ...]:
+    """``machine``'s version, or :class:`IncomparableMachineTypesError`
+    when it has none that can be ordered."""
+    if machine.release:
+        raise IncomparableMachineTypesError(
+            "%s: its order against other Ubuntu releases is unknown"
+            % machine.describe()
+        )
+    if machine.version is None:
+        raise IncomparableMachineTypesError(
+            "%s has no version to compare" % machine.describe()
+        )
+    return machine.version

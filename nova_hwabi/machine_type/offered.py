@@ -18,8 +18,10 @@ carries, once per trait.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import os_traits
+from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_hwabi import traits
@@ -29,6 +31,9 @@ from nova_hwabi.machine_type.sysmeta import (
     PINNED_KEY,
     RECORDED_KEY,
 )
+
+if TYPE_CHECKING:
+    from nova_hwabi.placement import PlacementClient
 
 LOG = logging.getLogger(__name__)
 
@@ -67,14 +72,17 @@ def device_trait(name: str, value: str | None) -> str | None:
     return trait if trait in _STANDARD_TRAITS else None
 
 
-def device_traits(system_metadata: Mapping[str, str]) -> dict[str, tuple]:
+def device_traits(
+    system_metadata: Mapping[str, str],
+) -> dict[str, tuple[str, str]]:
     """{property: (value, trait)} for the device records Nova has traits
     for, from an instance's system metadata (``image_<property>`` keys)."""
-    found = {}
+    found: dict[str, tuple[str, str]] = {}
     for name in DEVICE_TRAIT_PREFIXES:
         value = system_metadata.get(IMAGE_PREFIX + name)
         trait = device_trait(name, value)
-        if trait is not None:
+        # device_trait gives None for a missing value, so value is set.
+        if trait is not None and value is not None:
             found[name] = (value, trait)
     return found
 
@@ -94,7 +102,7 @@ class Offers:
     (asking for an unknown trait is an HTTP 400).
     """
 
-    def __init__(self, client) -> None:
+    def __init__(self, client: PlacementClient) -> None:
         self._client = client
         self._counts: dict[str, int] = {}
         self._custom: dict[str, set[str]] = {}
@@ -194,7 +202,7 @@ class MachineTypeOffers:
     are cached per (arch, machine type).
     """
 
-    def __init__(self, conf) -> None:
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
         from nova_hwabi import placement
 
         self._placement = placement

@@ -9,6 +9,7 @@ recorded, pinned, running and default machine types and flags drift.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +38,8 @@ class LocalHost:
     capabilities: HostCapabilities
     domains: tuple[GuestDomain, ...]
 
-    def resolve(self, domain_type: str, arch: str):
+    def resolve(self, domain_type: str,
+                arch: str) -> Callable[[str], str | None]:
         """A function mapping an alias to this host's versioned type."""
         guests = self.capabilities.guests_for(arch)
 
@@ -86,7 +88,7 @@ class Recorded:
     failed: bool = False
 
 
-def record_local_instances(ctxt, host: LocalHost, conf: Any, *,
+def record_local_instances(ctxt: Any, host: LocalHost, conf: Any, *,
                            dry_run: bool = False) -> list[Recorded]:
     """Record what each local instance lacks; idempotent.
 
@@ -94,7 +96,7 @@ def record_local_instances(ctxt, host: LocalHost, conf: Any, *,
     grammar refuses, or a database error on its row) is logged with its
     UUID and reason and reported as ``failed``; the others are recorded.
     """
-    results = []
+    results: list[Recorded] = []
     for domain in host.domains:
         try:
             results.append(_record_one(ctxt, host, domain, conf, dry_run))
@@ -107,7 +109,7 @@ def record_local_instances(ctxt, host: LocalHost, conf: Any, *,
     return results
 
 
-def _record_one(ctxt, host: LocalHost, domain: GuestDomain, conf: Any,
+def _record_one(ctxt: Any, host: LocalHost, domain: GuestDomain, conf: Any,
                 dry_run: bool) -> Recorded:
     try:
         record = records.load_record(ctxt, domain.uuid, domain.arch)
@@ -133,13 +135,14 @@ class Audit:
     default: str | None
     drift: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """JSON-ready view."""
         return dict(self.__dict__)
 
 
-def _drift(recorded, pinned, running, resolved) -> list[str]:
-    findings = []
+def _drift(recorded: str | None, pinned: str | None, running: str | None,
+           resolved: str | None) -> list[str]:
+    findings: list[str] = []
     if recorded is None:
         findings.append("no machine type recorded: nova-hwabi-manage "
                         "machine-type record")
@@ -173,9 +176,10 @@ def _what_changes(resolved: str, running: str) -> str:
     return "chipset"
 
 
-def audit_local_instances(ctxt, host: LocalHost, conf: Any) -> list[Audit]:
+def audit_local_instances(ctxt: Any, host: LocalHost,
+                          conf: Any) -> list[Audit]:
     """Compare what is recorded with what runs, for each local instance."""
-    audits = []
+    audits: list[Audit] = []
     for domain in host.domains:
         try:
             found = records.get_machine_type(ctxt, domain.uuid)

@@ -12,8 +12,9 @@ it (upstream defect: a cold migration turned ``pc`` into ``q35``).
 from __future__ import annotations
 
 import uuid as uuid_module
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from oslo_log import log as logging
 
@@ -25,7 +26,16 @@ from nova_hwabi.machine_type.sysmeta import (
     RECORDED_KEY,
 )
 
+if TYPE_CHECKING:
+    from nova_hwabi.machine_type import transition as plans_module
+    from nova_hwabi.machine_type.hooks import InstanceRecord, RecordChange
+
 LOG = logging.getLogger(__name__)
+
+# ``offered_for(arch, machine_type)``: the machine types hosts report for
+# ``arch`` (see arches.check_machine_type_arch), None when none report.
+OfferedFor = Callable[[str, str], "Iterable[str] | None"]
+_Item = TypeVar("_Item")
 
 UPDATABLE_VM_STATES = ("stopped", "shelved", "shelved_offloaded")
 # Nova's libvirt driver reports this hypervisor_type for QEMU and KVM alike.
@@ -60,12 +70,12 @@ class InstanceMachineType:
     recorded: str | None
     pinned: str | None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, str | None]:
         """JSON-ready view."""
         return dict(self.__dict__)
 
 
-def _nova():
+def _nova() -> tuple[Any, Any, Any]:
     # Imported on use: the rules and hooks work without Nova installed.
     from nova import context as nova_context
     from nova import exception, objects
@@ -74,7 +84,7 @@ def _nova():
     return nova_context, exception, objects
 
 
-def _locate(ctxt, instance_uuid: str):
+def _locate(ctxt: Any, instance_uuid: str) -> tuple[Any, Any]:
     """The instance's cell mapping and the instance, with system metadata."""
     nova_context, exception, objects = _nova()
     try:
@@ -105,7 +115,7 @@ def _locate(ctxt, instance_uuid: str):
     return mapping.cell_mapping, instance
 
 
-def _view(cell, instance) -> InstanceMachineType:
+def _view(cell: Any, instance: Any) -> InstanceMachineType:
     metadata = instance.system_metadata
     return InstanceMachineType(
         uuid=instance.uuid, cell=cell.uuid, vm_state=instance.vm_state,
@@ -115,13 +125,13 @@ def _view(cell, instance) -> InstanceMachineType:
     )
 
 
-def get_machine_type(ctxt, instance_uuid: str) -> InstanceMachineType:
+def get_machine_type(ctxt: Any, instance_uuid: str) -> InstanceMachineType:
     """The machine types recorded for an instance, in whichever cell."""
     cell, instance = _locate(ctxt, instance_uuid)
     return _view(cell, instance)
 
 
-def _check_updatable(instance) -> None:
+def _check_updatable(instance: Any) -> None:
     if instance.vm_state not in UPDATABLE_VM_STATES:
         raise InvalidStateError(
             "instance %s is %s: stop or shelve it first (allowed: %s)"
@@ -130,7 +140,7 @@ def _check_updatable(instance) -> None:
         )
 
 
-def _save_request_spec_image(ctxt, instance_uuid: str,
+def _save_request_spec_image(ctxt: Any, instance_uuid: str,
                              properties: dict[str, str | None]) -> bool:
     """Mirror image property changes into the RequestSpec; True if saved."""
     _, exception, objects = _nova()
@@ -151,15 +161,17 @@ def _save_request_spec_image(ctxt, instance_uuid: str,
     return True
 
 
-def instance_arch(instance, default_arch: str) -> str:
+def instance_arch(instance: Any, default_arch: str) -> str:
     """The guest architecture of an instance: its recorded image's
     ``hw_architecture`` (Nova's canonical name), else ``default_arch``."""
-    return instance.system_metadata.get(ARCH_KEY) or default_arch
+    arch: str = instance.system_metadata.get(ARCH_KEY) or default_arch
+    return arch
 
 
-def update_machine_type(ctxt, instance_uuid: str, machine_type: str, *,
+def update_machine_type(ctxt: Any, instance_uuid: str, machine_type: str, *,
                         force: bool = False, default_arch: str = "x86_64",
-                        offered_for=None) -> tuple[str | None, str]:
+                        offered_for: OfferedFor | None = None,
+                        ) -> tuple[str | None, str]:
     """Record ``machine_type`` for a stopped or shelved instance.
 
     The name is always checked (``UnsupportedMachineType``) and so is the
@@ -177,7 +189,7 @@ def update_machine_type(ctxt, instance_uuid: str, machine_type: str, *,
     """
     parsed = names.parse_machine_type(machine_type)
     _, instance = _locate(ctxt, instance_uuid)
-    previous = instance.system_metadata.get(RECORDED_KEY)
+    previous: str | None = instance.system_metadata.get(RECORDED_KEY)
     if previous == machine_type:
         # Nothing changes for the guest, whatever its state; still make
         # sure the pin and the RequestSpec carry it (Nova or upstream
@@ -212,7 +224,8 @@ def update_machine_type(ctxt, instance_uuid: str, machine_type: str, *,
     return previous, machine_type
 
 
-def _complete_record(ctxt, instance, parsed) -> None:
+def _complete_record(ctxt: Any, instance: Any,
+                     parsed: names.MachineType) -> None:
     metadata = instance.system_metadata
     if not parsed.is_alias and metadata.get(PINNED_KEY) != parsed.name:
         metadata[PINNED_KEY] = parsed.name
@@ -232,7 +245,7 @@ class UnsetInstance:
     node: str | None
 
 
-def _cells(ctxt, cell_uuid: str | None):
+def _cells(ctxt: Any, cell_uuid: str | None) -> list[Any]:
     _, exception, objects = _nova()
     if cell_uuid:
         try:
@@ -258,7 +271,7 @@ def encode_marker(cell_uuid: str, instance_id: int) -> str:
     return "%s%s%d" % (cell_uuid, MARKER_SEPARATOR, instance_id)
 
 
-class Page(list):
+class Page(list[_Item], Generic[_Item]):
     """One page of a listing, in walk order, and where the next starts:
     ``next_marker`` (None when nothing is left)."""
 
@@ -275,7 +288,8 @@ def _canonical_uuid(text: str) -> str | None:
     return str(uuid_module.UUID(text))
 
 
-def _instance_id_in_cell(ctxt, cell, instance_uuid: str) -> int | None:
+def _instance_id_in_cell(ctxt: Any, cell: Any,
+                         instance_uuid: str) -> int | None:
     """``instances.id`` of ``instance_uuid`` in ``cell`` (deleted rows
     too: a listed instance may be deleted before the next page), else
     None. One unique-index lookup."""
@@ -285,10 +299,12 @@ def _instance_id_in_cell(ctxt, cell, instance_uuid: str) -> int | None:
     query = sa.select(models.Instance.id).where(
         models.Instance.uuid == instance_uuid)
     rows = _read(ctxt, cell, query)
-    return rows[0].id if rows else None
+    found: int | None = rows[0].id if rows else None
+    return found
 
 
-def _start(ctxt, cells, marker: str | None) -> tuple[int, int | None]:
+def _start(ctxt: Any, cells: list[Any],
+           marker: str | None) -> tuple[int, int | None]:
     """(index in ``cells``, instance id) to resume after; (0, None) to
     start at the beginning.
 
@@ -330,7 +346,7 @@ def _start(ctxt, cells, marker: str | None) -> tuple[int, int | None]:
         "printed" % text)
 
 
-def _read(ctxt, cell, query) -> list:
+def _read(ctxt: Any, cell: Any, query: Any) -> list[Any]:
     """The rows of ``query`` in ``cell``, in a reader session of its own."""
     from nova import context as nova_context
     from nova.db.main import api as db_api
@@ -338,11 +354,14 @@ def _read(ctxt, cell, query) -> list:
     with nova_context.target_cell(ctxt, cell) as cctxt, \
             db_api.get_context_manager(cctxt).reader.using(cctxt) \
             as session:
-        return session.execute(query).all()
+        rows: list[Any] = session.execute(query).all()
+        return rows
 
 
-def _walk(ctxt, cells, query, start: tuple[int, int | None],
-          batch_size: Callable[[], int | None]) -> Iterator[tuple]:
+def _walk(ctxt: Any, cells: list[Any], query: Any,
+          start: tuple[int, int | None],
+          batch_size: Callable[[], int | None],
+          ) -> Iterator[tuple[str, Any]]:
     """(cell UUID, row) of ``query`` in every cell from ``start`` on: the
     cells in order, each in ``instances.id`` order.
 
@@ -378,16 +397,20 @@ def _walk(ctxt, cells, query, start: tuple[int, int | None],
             last = rows[-1].id
 
 
-def _page(walk, limit: int | None, make, page: Page) -> Page:
+def _page(walk: Iterable[tuple[str, Any]], limit: int | None,
+          make: Callable[[str, Any], _Item | None],
+          page: Page[_Item]) -> Page[_Item]:
     """``page`` filled with up to ``limit`` items ``make(cell_uuid, row)`` of
     ``walk`` (None when a row is left out), and the marker of the next
     page when more are left."""
-    last = None
+    last: tuple[str, int] | None = None
     for cell_uuid, row in walk:
         item = make(cell_uuid, row)
         if item is None:
             continue
         if limit and len(page) == limit:
+            # The page is full, so an item (and its row) came before.
+            assert last is not None
             page.next_marker = encode_marker(*last)
             break
         page.append(item)
@@ -395,7 +418,7 @@ def _page(walk, limit: int | None, make, page: Page) -> Page:
     return page
 
 
-def _live(instance):
+def _live(instance: Any) -> Any:
     """``deleted = 0``, written so that every query walks the primary key.
 
     Given ``deleted = 0`` SQLite picks the (deleted, created_at) index and
@@ -408,7 +431,7 @@ def _live(instance):
     return (instance.deleted + 0) == 0
 
 
-def _unset_query():
+def _unset_query() -> Any:
     """Unrecorded, live, non-building instances on libvirt nodes or none."""
     import sqlalchemy as sa
     from nova.db.main import models
@@ -445,9 +468,9 @@ def _unset_query():
     )
 
 
-def list_unset(ctxt, *, cell_uuid: str | None = None,
+def list_unset(ctxt: Any, *, cell_uuid: str | None = None,
                limit: int | None = None,
-               marker: str | None = None) -> Page:
+               marker: str | None = None) -> Page[UnsetInstance]:
     """Instances with no recorded machine type, cell by cell.
 
     The cells (cell0 left out) in the order of their UUIDs, each cell's
@@ -464,7 +487,7 @@ def list_unset(ctxt, *, cell_uuid: str | None = None,
     """
     cells = _cells(ctxt, cell_uuid)
     start = _start(ctxt, cells, marker)
-    page = Page()
+    page: Page[UnsetInstance] = Page()
     # One row more than the page holds tells whether another page follows.
     walk = _walk(ctxt, cells, _unset_query(), start,
                  lambda: limit + 1 - len(page) if limit else None)
@@ -472,7 +495,7 @@ def list_unset(ctxt, *, cell_uuid: str | None = None,
         row.uuid, cell_uuid, row.vm_state, row.host, row.node), page)
 
 
-def _recorded_query(prefix: str):
+def _recorded_query(prefix: str) -> Any:
     """Live instances with a recorded or pinned machine type, with both
     and the recorded ``hw_architecture``.
 
@@ -517,9 +540,11 @@ def _recorded_query(prefix: str):
 _MIN_FILTERED_BATCH = 256
 
 
-def transition_candidates(ctxt, pattern, *, cell_uuid: str | None = None,
+def transition_candidates(ctxt: Any, pattern: plans_module.Pattern, *,
+                          cell_uuid: str | None = None,
                           limit: int | None = None,
-                          marker: str | None = None) -> Page:
+                          marker: str | None = None,
+                          ) -> Page[plans_module.Candidate]:
     """Instances ``pattern`` selects, after ``marker``, as
     :func:`list_unset` walks them (cells by UUID, instances by creation).
 
@@ -538,9 +563,9 @@ def transition_candidates(ctxt, pattern, *, cell_uuid: str | None = None,
     start = _start(ctxt, cells, marker)
     query = _recorded_query(pattern.prefix).where(
         models.Instance.vm_state != "building")
-    page = Page()
+    page: Page[transition.Candidate] = Page()
 
-    def make(cell_uuid, row):
+    def make(cell_uuid: str, row: Any) -> transition.Candidate | None:
         candidate = transition.Candidate(
             row.uuid, cell_uuid, row.vm_state, row.host, row.recorded,
             row.pinned, row.arch)
@@ -552,16 +577,18 @@ def transition_candidates(ctxt, pattern, *, cell_uuid: str | None = None,
     return _page(walk, limit, make, page)
 
 
-def image_properties(ctxt, instance_uuid: str) -> dict[str, str]:
+def image_properties(ctxt: Any, instance_uuid: str) -> dict[str, str]:
     """The image properties recorded in the instance's system metadata."""
     _, instance = _locate(ctxt, instance_uuid)
+    metadata: dict[str, str] = instance.system_metadata
     return {key[len(IMAGE_PREFIX):]: value
-            for key, value in sorted(instance.system_metadata.items())
+            for key, value in sorted(metadata.items())
             if key.startswith(IMAGE_PREFIX)}
 
 
-def set_image_properties(ctxt, instance_uuid: str,
-                         changes: dict[str, str | None]) -> dict:
+def set_image_properties(
+    ctxt: Any, instance_uuid: str, changes: dict[str, str | None],
+) -> dict[str, tuple[str | None, str | None]]:
     """Set (value) or unset (None) device bus/model properties.
 
     Every name and value is validated before anything is written, against
@@ -572,7 +599,8 @@ def set_image_properties(ctxt, instance_uuid: str,
     _check_updatable(instance)
     metadata = instance.system_metadata
     machine_type = metadata.get(PINNED_KEY) or metadata.get(RECORDED_KEY)
-    normalised = {}
+    # None unsets the property.
+    normalised: dict[str, str | None] = {}
     for name, value in changes.items():
         if value is None:
             devices.check_image_property_name(name)
@@ -593,7 +621,8 @@ def set_image_properties(ctxt, instance_uuid: str,
     return changed
 
 
-def load_record(ctxt, instance_uuid: str, arch: str | None = None):
+def load_record(ctxt: Any, instance_uuid: str,
+                arch: str | None = None) -> InstanceRecord:
     """The instance as the recording hooks see it."""
     from nova_hwabi.machine_type.hooks import InstanceRecord
 
@@ -604,7 +633,8 @@ def load_record(ctxt, instance_uuid: str, arch: str | None = None):
     )
 
 
-def apply_change(ctxt, instance_uuid: str, change) -> None:
+def apply_change(ctxt: Any, instance_uuid: str,
+                 change: RecordChange) -> None:
     """Write a hooks.RecordChange to the instance and its RequestSpec."""
     if change.empty:
         return
@@ -614,7 +644,7 @@ def apply_change(ctxt, instance_uuid: str, change) -> None:
     for key in change.unset:
         instance.system_metadata.pop(key, None)
     instance.save()
-    image_changes = {
+    image_changes: dict[str, str | None] = {
         key[len(IMAGE_PREFIX):]: value
         for key, value in change.set.items() if key.startswith(IMAGE_PREFIX)
     }
@@ -628,7 +658,7 @@ def apply_change(ctxt, instance_uuid: str, change) -> None:
 
 
 
-def _pinned_in_cell(ctxt, cell) -> list[tuple[str, str | None, str]]:
+def _pinned_in_cell(ctxt: Any, cell: Any) -> list[tuple[str, str | None, str]]:
     """(uuid, arch, versioned machine type) of each live instance in a
     cell."""
     import sqlalchemy as sa
@@ -652,7 +682,7 @@ def _pinned_in_cell(ctxt, cell) -> list[tuple[str, str | None, str]]:
     by_instance: dict[str, dict[str, str]] = {}
     for row in rows:
         by_instance.setdefault(row.instance_uuid, {})[row.key] = row.value
-    pinned = []
+    pinned: list[tuple[str, str | None, str]] = []
     for uuid, values in by_instance.items():
         machine_type = values.get(PINNED_KEY) or values.get(RECORDED_KEY)
         if not machine_type:
@@ -666,7 +696,7 @@ def _pinned_in_cell(ctxt, cell) -> list[tuple[str, str | None, str]]:
     return pinned
 
 
-def pinned_instances(ctxt) -> dict[tuple[str | None, str], list[str]]:
+def pinned_instances(ctxt: Any) -> dict[tuple[str | None, str], list[str]]:
     """The live instances (sorted UUIDs) that need each (arch, versioned
     machine type); arch is None when the image named none."""
     found: dict[tuple[str | None, str], list[str]] = {}
@@ -676,7 +706,7 @@ def pinned_instances(ctxt) -> dict[tuple[str | None, str], list[str]]:
     return {key: sorted(uuids) for key, uuids in found.items()}
 
 
-def pinned_machine_types(ctxt) -> dict[tuple[str | None, str], int]:
+def pinned_machine_types(ctxt: Any) -> dict[tuple[str | None, str], int]:
     """How many live instances need each (arch, versioned machine type)."""
     return {key: len(uuids)
             for key, uuids in pinned_instances(ctxt).items()}
@@ -686,7 +716,7 @@ DEVICE_KEYS = tuple(IMAGE_PREFIX + name for name in (
     "hw_cdrom_bus", "hw_disk_bus", "hw_video_model", "hw_vif_model"))
 
 
-def recorded_devices(ctxt) -> dict[str, dict[str, str]]:
+def recorded_devices(ctxt: Any) -> dict[str, dict[str, str]]:
     """{uuid: {image_<property>: value}} of the device buses and models
     Nova has traits for, for every live, non-building instance of every
     cell (cell0 left out)."""
@@ -714,7 +744,8 @@ def recorded_devices(ctxt) -> dict[str, dict[str, str]]:
     return found
 
 
-def instance_system_metadata(ctxt, instance_uuid: str) -> dict | None:
+def instance_system_metadata(ctxt: Any,
+                             instance_uuid: str) -> dict[str, str] | None:
     """An existing instance's system metadata ({key: value}), or None
     when the instance is not in a cell (a new boot still being scheduled,
     or no such instance).
@@ -736,7 +767,7 @@ class SchedulingState:
     system_metadata: dict[str, str]
 
 
-def instance_scheduling_state(ctxt, instance_uuid: str
+def instance_scheduling_state(ctxt: Any, instance_uuid: str
                               ) -> SchedulingState | None:
     """The instance's task state and system metadata, or None when it is
     not in a cell (a new boot still being scheduled, no such instance, or
@@ -783,14 +814,15 @@ class TransitionResult:
     """One run of :func:`transition`: a row per instance, and where the
     next run starts (None when every selected instance was seen)."""
 
-    rows: list
+    rows: list[plans_module.Row]
     next_marker: str | None
 
 
-def transition(ctxt, pattern, target, *, cell_uuid: str | None = None,
+def transition(ctxt: Any, pattern: plans_module.Pattern,
+               target: names.MachineType, *, cell_uuid: str | None = None,
                limit: int | None = None, marker: str | None = None,
                dry_run: bool = False, default_arch: str = "x86_64",
-               offered_for=None) -> TransitionResult:
+               offered_for: OfferedFor | None = None) -> TransitionResult:
     """Move the instances ``pattern`` selects to machine type ``target``.
 
     ``pattern`` is a :class:`transition.Pattern`, ``target`` a parsed
@@ -808,18 +840,18 @@ def transition(ctxt, pattern, target, *, cell_uuid: str | None = None,
     instances per run; the next run resumes after ``next_marker``. Raises
     ``UnknownCellError`` and ``InvalidMarkerError``.
     """
-    from nova_hwabi.machine_type import transition as plans
-
     candidates = transition_candidates(ctxt, pattern, cell_uuid=cell_uuid,
                                        limit=limit, marker=marker)
     check_arch = _arch_check(target.name, default_arch, offered_for)
-    rows = [_transition_one(ctxt, candidate, target, dry_run, plans,
+    rows = [_transition_one(ctxt, candidate, target, dry_run,
                             check_arch, default_arch, offered_for)
             for candidate in candidates]
     return TransitionResult(rows, candidates.next_marker)
 
 
-def _arch_check(machine_type: str, default_arch: str, offered_for):
+def _arch_check(machine_type: str, default_arch: str,
+                offered_for: OfferedFor | None,
+                ) -> Callable[[str | None], None]:
     """``check(arch)``: raises ``MachineTypeArchError`` when ``arch``
     (None: ``default_arch``) cannot run ``machine_type``; decided once per
     architecture."""
@@ -840,8 +872,13 @@ def _arch_check(machine_type: str, default_arch: str, offered_for):
     return check
 
 
-def _transition_one(ctxt, candidate, target, dry_run: bool, plans,
-                    check_arch, default_arch, offered_for):
+def _transition_one(ctxt: Any, candidate: plans_module.Candidate,
+                    target: names.MachineType, dry_run: bool,
+                    check_arch: Callable[[str | None], None],
+                    default_arch: str,
+                    offered_for: OfferedFor | None) -> plans_module.Row:
+    from nova_hwabi.machine_type import transition as plans
+
     row = plans.plan(candidate, target, dry_run, check_arch)
     if row.outcome != plans.WOULD_UPDATE or dry_run:
         return row

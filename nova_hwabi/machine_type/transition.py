@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from nova_hwabi.machine_type import names, updates
@@ -72,17 +73,22 @@ class Pattern:
             parsed = names.parse_machine_type(name)
         except names.UnsupportedMachineType:
             return False
+        # parse_pattern gives a range at least one end, and only
+        # versioned ends; a missing end or version is an open end.
         anchor = self.first or self.last
-        if parsed.version is None or (
+        if anchor is None or parsed.version is None or (
                 (parsed.family, parsed.variant, parsed.flavour)
                 != (anchor.family, anchor.variant, anchor.flavour)):
             return False
-        if self.first is not None and parsed.version < self.first.version:
+        first = self.first.version if self.first is not None else None
+        last = self.last.version if self.last is not None else None
+        if first is not None and parsed.version < first:
             return False
-        return self.last is None or parsed.version <= self.last.version
+        return last is None or parsed.version <= last
 
 
-def _range_end(pattern: str, text: str, which: str):
+def _range_end(pattern: str, text: str,
+               which: str) -> names.MachineType | None:
     if not text:
         return None
     try:
@@ -208,7 +214,7 @@ class Row:
     outcome: str
     reason: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, str | None]:
         """JSON-ready view."""
         return {"instance": self.uuid, "cell": self.cell,
                 "vm_state": self.vm_state, "from": self.current,
@@ -231,7 +237,8 @@ def is_done(candidate: Candidate, target: names.MachineType) -> bool:
 
 
 def plan(candidate: Candidate, target: names.MachineType,
-         dry_run: bool = False, check_arch=None) -> Row:
+         dry_run: bool = False,
+         check_arch: Callable[[str | None], object] | None = None) -> Row:
     """The row for ``candidate`` before anything is written.
 
     ``unchanged`` (already the target), ``refused`` (the update rules
