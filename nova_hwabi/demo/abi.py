@@ -89,8 +89,10 @@ def _instance_uuid(name: str) -> str:
 
 def sample_domain(guest: DemoGuest) -> GuestDomain:
     """The guest's domain: the shipped XML with its UUID (and machine)."""
+    # One name per joinpath: Traversable.joinpath takes a single child
+    # before Python 3.11, and the package supports 3.10.
     document = resources.files("nova_hwabi.demo").joinpath(
-        "domains", guest.domain_file).read_bytes()
+        "domains").joinpath(guest.domain_file).read_bytes()
     root = etree.fromstring(document)
     root.find("uuid").text = _instance_uuid(guest.name)
     root.find("name").text = guest.name
