@@ -92,7 +92,11 @@ class EmbeddedPlacement:
 
     @property
     def endpoint(self) -> str:
-        """The service's base URL."""
+        """The service's base URL; PlacementStartError before start()."""
+        if self.port is None:
+            raise PlacementStartError(
+                "Placement is not started: call start() (or use it as a "
+                "context manager) before asking for its endpoint")
         return "http://127.0.0.1:%d" % self.port
 
     def keystone_adapter(self) -> ks_adapter.Adapter:
