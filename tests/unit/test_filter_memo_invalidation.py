@@ -15,9 +15,10 @@ import json
 
 import pytest
 
-from nova_hwabi.filters import host_data, inprocess
+from nova_hwabi.filters import host_data
 from nova_hwabi.filters.compute_capabilities import ComputeCapabilitiesFilter
 from nova_hwabi.filters.image_properties import ImagePropertiesFilter
+from nova_hwabi.testing import inprocess
 
 CCF, IPF = ComputeCapabilitiesFilter, ImagePropertiesFilter
 FLEET = 12  # hosts sharing one value, so one stands in for the others
