@@ -28,7 +28,7 @@ class LibvirtVersion(NamedTuple):
             raise CapabilitiesError(
                 "libvirt version %r: expected X.Y.Z, e.g. 9.0.0" % text[:40]
             )
-        return cls(*numbers)
+        return cls(*(number for number in numbers if number is not None))
 
     @classmethod
     def from_int(cls, number: int) -> LibvirtVersion:

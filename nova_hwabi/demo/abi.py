@@ -24,9 +24,10 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
+from typing import Any
 
 from lxml import etree
 
@@ -89,14 +90,26 @@ def _instance_uuid(name: str) -> str:
 
 def sample_domain(guest: DemoGuest) -> GuestDomain:
     """The guest's domain: the shipped XML with its UUID (and machine)."""
+    # One name per joinpath: Traversable.joinpath takes a single child
+    # before Python 3.11, and the package supports 3.10.
     document = resources.files("nova_hwabi.demo").joinpath(
-        "domains", guest.domain_file).read_bytes()
+        "domains").joinpath(guest.domain_file).read_bytes()
     root = etree.fromstring(document)
-    root.find("uuid").text = _instance_uuid(guest.name)
-    root.find("name").text = guest.name
+    _element(root, "uuid", guest).text = _instance_uuid(guest.name)
+    _element(root, "name", guest).text = guest.name
     if guest.running:
-        root.find("os/type").set("machine", guest.running)
+        _element(root, "os/type", guest).set("machine", guest.running)
     return parse_guest_domain(etree.tostring(root))
+
+
+def _element(root: etree._Element, path: str,
+             guest: DemoGuest) -> etree._Element:
+    """The shipped domain's element at ``path``; every shipped one has it."""
+    element = root.find(path)
+    if element is None:
+        raise ValueError("demo domain %s has no <%s>"
+                         % (guest.domain_file, path))
+    return element
 
 
 @dataclass
@@ -110,7 +123,7 @@ class AbiAct:
     """The second act's steps, printing through ``say``."""
 
     def __init__(self, say: Callable[[str], None], cells: dict[str, str],
-                 ctxt) -> None:
+                 ctxt: Any) -> None:
         import nova.conf
 
         self.say = say
@@ -122,7 +135,7 @@ class AbiAct:
         self.domains = {guest.name: sample_domain(guest)
                         for guest in GUESTS}
 
-    def _host(self, names) -> recorder.LocalHost:
+    def _host(self, names: Iterable[str]) -> recorder.LocalHost:
         return recorder.LocalHost(
             self.capabilities, tuple(self.domains[n] for n in names))
 
@@ -131,7 +144,9 @@ class AbiAct:
             return None
         if not names.parse_machine_type(machine_type).is_alias:
             return machine_type
-        return self._host(()).resolve("kvm", ARCH)(machine_type)
+        resolved: str | None = self._host(()).resolve("kvm", ARCH)(
+            machine_type)
+        return resolved
 
     # --- step 1 ---------------------------------------------------------
     def create_instances(self) -> None:
@@ -282,7 +297,7 @@ def _drift_as_expected(found: list[str], expected: tuple[str, ...]) -> bool:
 
 
 def run_act(say: Callable[[str], None], cells: dict[str, str],
-            ctxt) -> list[str]:
+            ctxt: Any) -> list[str]:
     """Run the act; the guests that ended otherwise than expected.
 
     ``cells`` is what :meth:`NovaDatabases.create` returned for the

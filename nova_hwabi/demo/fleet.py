@@ -8,6 +8,7 @@ HostState (cpu_info and supported instances from its capabilities).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from nova_hwabi.capabilities import host_report
 from nova_hwabi.capabilities.model import HostCapabilities
@@ -28,7 +29,7 @@ class FleetHost:
     cpu_mode: str
     report: host_report.HostReport
     inventory: dict[str, int]
-    host_state: object
+    host_state: Any  # Nova's HostState
 
     @property
     def bits(self) -> int | None:
@@ -50,13 +51,14 @@ def inventory(caps: HostCapabilities) -> dict[str, int]:
             "DISK_GB": DISK_GB}
 
 
-def _supported_instances(caps: HostCapabilities):
+def _supported_instances(
+        caps: HostCapabilities) -> list[tuple[str, str, str]]:
     # As Nova's libvirt driver: guests of architectures, hypervisor types
     # or VM modes Nova does not know (armv6l, sh4...) are left out.
     from nova import exception
     from nova.objects import fields
 
-    supported = set()
+    supported: set[tuple[str, str, str]] = set()
     for guest in caps.guests:
         for domain_type in guest.domain_types:
             try:
@@ -80,14 +82,16 @@ def build_fleet(policy: TraitPolicy) -> list[FleetHost]:
         documents, sample_policy = host_report.read_sample(name, policy)
         report = host_report.build_report(documents, sample_policy)
         caps = report.capabilities
+        # Every shipped sample names its host; the sample's name otherwise.
+        hostname = report.hypervisor_hostname or name
         node = inprocess.compute_node(
             index, report.cpu_info, arch=caps.cpu.arch,
             supported=_supported_instances(caps),
             hypervisor_version=_version_number(report),
-            name=report.hypervisor_hostname,
+            name=hostname,
         )
         fleet.append(FleetHost(
-            name=report.hypervisor_hostname, sample=name,
+            name=hostname, sample=name,
             cpu_mode=sample_policy.cpu_mode, report=report,
             inventory=inventory(caps),
             host_state=inprocess.host_state(node),

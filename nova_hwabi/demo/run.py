@@ -26,9 +26,10 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from nova_hwabi import placement
 from nova_hwabi.address_space import (
@@ -36,6 +37,7 @@ from nova_hwabi.address_space import (
     translate,
 )
 from nova_hwabi.capabilities.reported_traits import TraitPolicy
+from nova_hwabi.capabilities.samples import sample_names
 from nova_hwabi.demo import abi
 from nova_hwabi.demo import fleet as demo_fleet
 from nova_hwabi.machine_type import names
@@ -49,6 +51,10 @@ from nova_hwabi.testing.placement_server import (
     PlacementAdmin,
     PlacementAdminError,
 )
+
+if TYPE_CHECKING:
+    # Imports Nova's scheduler; the demo imports it once Nova is set up.
+    from nova_hwabi.testing.inprocess import DetachedHostManager
 
 CANDIDATES_MICROVERSION = "1.35"
 SETUP_MICROVERSION = "1.39"
@@ -108,13 +114,19 @@ REQUESTS = (
 class Demo:
     """State shared by the demo's steps."""
 
-    def __init__(self, out=sys.stdout) -> None:
+    def __init__(self, out: TextIO = sys.stdout) -> None:
         self.out = out
         self.started = time.monotonic()
         self.placement_service: EmbeddedPlacement | None = None
         self.admin: PlacementAdmin | None = None
         self.fleet: list[demo_fleet.FleetHost] = []
         self.uuids: dict[str, str] = {}
+
+    def _placement(self) -> tuple[EmbeddedPlacement, PlacementAdmin]:
+        """Placement and its admin client, once start_placement() ran."""
+        if self.placement_service is None or self.admin is None:
+            raise RuntimeError("start_placement() must run first")
+        return self.placement_service, self.admin
 
     def say(self, text: str = "") -> None:
         """One line of output, flushed so progress shows as it happens."""
@@ -140,8 +152,9 @@ class Demo:
                  % len(self.fleet))
         self.say("      %-22s %-8s %-5s %-8s %-17s %s" % (
             "host", "arch", "bits", "libvirt", "cpu_mode", "inventory"))
+        _, admin = self._placement()
         for host in self.fleet:
-            created = self.admin.create_provider(host.name, host.inventory)
+            created = admin.create_provider(host.name, host.inventory)
             self.uuids[host.name] = created["uuid"]
             self.say("      %-22s %-8s %-5s %-8s %-17s %s" % (
                 host.name, host.report.capabilities.cpu.arch,
@@ -155,8 +168,8 @@ class Demo:
         """Sync every host's traits with nova-hwabi's sync code."""
         self.say("[3/4] Syncing traits into Placement (nova-hwabi-report "
                  "--sync does the same per host)")
-        client = placement.PlacementClient(
-            self.placement_service.keystone_adapter())
+        service, _ = self._placement()
+        client = placement.PlacementClient(service.keystone_adapter())
         for host in self.fleet:
             result = placement.sync_provider_traits(
                 client, client.provider(self.uuids[host.name]),
@@ -165,7 +178,7 @@ class Demo:
             self.say("      %-22s %s" % (host.name, _summary(result)))
 
     # --- step 4 -----------------------------------------------------------
-    def run_requests(self, manager) -> list[str]:
+    def run_requests(self, manager: DetachedHostManager) -> list[str]:
         """Each boot request through translator, Placement and filters."""
         self.say("[4/4] Boot requests: translator -> Placement "
                  "allocation candidates -> host filters")
@@ -181,7 +194,8 @@ class Demo:
             self.say("      => %s" % verdict)
         return failures
 
-    def _run_request(self, number, request: BootRequest, manager):
+    def _run_request(self, number: int, request: BootRequest,
+                     manager: DetachedHostManager) -> frozenset[str]:
         self.say()
         self.say("  %d. %s" % (number, request.title))
         self.say("      flavor %s, image %s" % (
@@ -206,13 +220,15 @@ class Demo:
         query = "/allocation_candidates?resources=%s" % RESOURCES
         if required:
             query += "&required=%s" % ",".join(required)
-        data = self.admin.call("GET", query,
+        _, admin = self._placement()
+        data = admin.call("GET", query,
                                microversion=CANDIDATES_MICROVERSION)
         by_uuid = {uuid: name for name, uuid in self.uuids.items()}
         return sorted(by_uuid[uuid]
                       for uuid in data.json()["provider_summaries"])
 
-    def _filter(self, request: BootRequest, candidates, manager):
+    def _filter(self, request: BootRequest, candidates: list[str],
+                manager: DetachedHostManager) -> frozenset[str]:
         from nova_hwabi.testing import inprocess
 
         spec = inprocess.request_spec(request.extra_specs, request.image)
@@ -244,11 +260,11 @@ def _summary(result: placement.SyncResult) -> str:
     return "added " + ", ".join(parts) if parts else "no nova-hwabi traits"
 
 
-def _names(names) -> str:
+def _names(names: Iterable[str]) -> str:
     return ", ".join(sorted(names)) or "none"
 
 
-def _reason(manager, state, spec) -> str:
+def _reason(manager: DetachedHostManager, state: Any, spec: Any) -> str:
     for host_filter in manager.enabled_filters:
         reject_reason = getattr(host_filter, "reject_reason", None)
         if reject_reason is None:
@@ -261,7 +277,7 @@ def _reason(manager, state, spec) -> str:
     return "unknown"
 
 
-def _host_manager():
+def _host_manager() -> DetachedHostManager:
     """Nova's HostManager with our filters; Nova's configuration must be
     parsed already (act 2's nova.conf)."""
     import nova.conf
@@ -279,7 +295,7 @@ def _host_manager():
     return inprocess.DetachedHostManager()
 
 
-def run(out=sys.stdout) -> int:
+def run(out: TextIO = sys.stdout) -> int:
     """Run the demo; 0 when every step worked and every verdict held."""
     warnings.simplefilter("ignore")
     demo = Demo(out)
@@ -287,7 +303,7 @@ def run(out=sys.stdout) -> int:
     pool = concurrent.futures.ThreadPoolExecutor(1)
     demo.say("nova-hwabi demo: a real Placement, %d sample hosts, %d boot "
              "requests; then %d guests across a new default machine type" % (
-                 len(demo_fleet.sample_names()), len(REQUESTS),
+                 len(sample_names()), len(REQUESTS),
                  len(abi.GUESTS)))
     try:
         # Nova's configuration is process-wide: parsed once, from the

@@ -24,13 +24,18 @@ Seeding instances is the caller's: Nova's objects (``Instance``,
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
 
 # Commands run side by side on these files (the admin commands' tests run
 # a batch concurrently): wait for another writer's lock up to 30 s instead
 # of sqlite's 5 s, past which a busy machine fails with "database is
 # locked".
 SQLITE_OPTIONS = "?timeout=30"
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 
 class DatabaseSetupError(Exception):
@@ -50,7 +55,7 @@ def write_conf(path: Path, api: Path, database: Path,
     return path
 
 
-def setup_nova(conf: Path, prog: str = "nova-hwabi"):
+def setup_nova(conf: Path, prog: str = "nova-hwabi") -> Any:
     """Set Nova up as nova-manage does: native threading, parse ``conf``,
     register Nova's objects; the admin context.
 
@@ -115,7 +120,8 @@ class NovaDatabases:
                            context=cctxt)
         return {mapping.name: mapping.uuid for mapping in mappings}
 
-    def _map(self, ctxt, name, uuid, transport_url):
+    def _map(self, ctxt: Any, name: str, uuid: str | None,
+             transport_url: str) -> Any:
         from nova import objects
         from oslo_utils import uuidutils
 
@@ -127,7 +133,8 @@ class NovaDatabases:
         return mapping
 
     @staticmethod
-    def _step(title: str, function, *args, **kwargs):
+    def _step(title: str, function: Callable[_P, _T], *args: _P.args,
+              **kwargs: _P.kwargs) -> _T:
         try:
             return function(*args, **kwargs)
         except Exception as exc:

@@ -22,14 +22,20 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from socketserver import ThreadingMixIn
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import requests
 from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import session as ks_session
 from keystoneauth1 import token_endpoint
+from oslo_config import cfg
+
+if TYPE_CHECKING:
+    from nova_hwabi.placement import PlacementClient
 
 # noauth2 gives the admin role to this token only; not a secret.
 ADMIN_TOKEN = "admin"  # noqa: S105
@@ -46,12 +52,22 @@ class PlacementStartError(RuntimeError):
     """The embedded Placement did not come up."""
 
 
+class _HasUuid(Protocol):
+    @property
+    def uuid(self) -> str: ...
+
+
+# A resource provider as PlacementAdmin takes it: its UUID, Placement's
+# JSON for it, or anything with a ``uuid`` (ours or Nova's objects).
+Provider: TypeAlias = "str | dict[str, Any] | _HasUuid"
+
+
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
 
 
 class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format, *args):
+    def log_message(self, format: str, *args: Any) -> None:
         """Access logs would drown the demo's output."""
 
 
@@ -66,7 +82,7 @@ class EmbeddedPlacement:
             )
             workdir = Path(self._tempdir.name)
         self.workdir = Path(workdir)
-        self.process: subprocess.Popen | None = None
+        self.process: subprocess.Popen[str] | None = None
         self.port: int | None = None
 
     @property
@@ -76,7 +92,11 @@ class EmbeddedPlacement:
 
     @property
     def endpoint(self) -> str:
-        """The service's base URL."""
+        """The service's base URL; PlacementStartError before start()."""
+        if self.port is None:
+            raise PlacementStartError(
+                "Placement is not started: call start() (or use it as a "
+                "context manager) before asking for its endpoint")
         return "http://127.0.0.1:%d" % self.port
 
     def keystone_adapter(self) -> ks_adapter.Adapter:
@@ -101,7 +121,8 @@ class EmbeddedPlacement:
                 [sys.executable, "-m", __name__, str(self.workdir)],
                 stdout=subprocess.PIPE, stderr=log, text=True,
             )
-        line = self.process.stdout.readline()
+        stdout = self.process.stdout  # a pipe: stdout=PIPE above
+        line = stdout.readline() if stdout is not None else ""
         if not line.startswith("READY "):
             self.stop()
             raise PlacementStartError(
@@ -141,7 +162,8 @@ class EmbeddedPlacement:
     def stop(self) -> None:
         """Stop the service (the database stays for a restart)."""
         if self.process is not None and self.process.poll() is None:
-            self.process.stdout.close()
+            if self.process.stdout is not None:
+                self.process.stdout.close()
             self.process.terminate()
             try:
                 self.process.wait(timeout=10)
@@ -159,7 +181,7 @@ class EmbeddedPlacement:
     def __enter__(self) -> EmbeddedPlacement:
         return self.start()
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self.close()
 
 
@@ -190,7 +212,7 @@ class PlacementAdmin:
         })
         self._created_traits: set[str] = set()
 
-    def call(self, method: str, path: str, body=None, *,
+    def call(self, method: str, path: str, body: Any = None, *,
              microversion: str | None = None,
              expect: tuple[int, ...] | None = None) -> requests.Response:
         """Send one request; the response, if its status is in ``expect``
@@ -210,11 +232,11 @@ class PlacementAdmin:
 
     def create_provider(self, name: str,
                         inventory: dict[str, int] | None = None,
-                        traits=()) -> dict:
+                        traits: Iterable[str] = ()) -> dict[str, Any]:
         """``POST /resource_providers``, then the ``inventory`` ({resource
         class: total}) and ``traits`` given; the provider as Placement
         returned it, with its generation after the last write."""
-        provider = self.call("POST", "/resource_providers",
+        provider: dict[str, Any] = self.call("POST", "/resource_providers",
                              {"name": name}).json()
         if inventory:
             provider["generation"] = self.set_inventory(
@@ -224,23 +246,24 @@ class PlacementAdmin:
                 provider, traits, provider["generation"])
         return provider
 
-    def set_inventory(self, provider, inventory: dict[str, int],
+    def set_inventory(self, provider: Provider, inventory: dict[str, int],
                       generation: int) -> int:
         """Replace the provider's inventories; its new generation."""
-        return self.call(
+        new_generation: int = self.call(
             "PUT", "/resource_providers/%s/inventories" % _uuid(provider), {
                 "resource_provider_generation": generation,
                 "inventories": {rc: {"total": total}
                                 for rc, total in inventory.items()},
             }).json()["resource_provider_generation"]
+        return new_generation
 
-    def traits(self, provider) -> tuple[set[str], int]:
+    def traits(self, provider: Provider) -> tuple[set[str], int]:
         """The provider's traits and generation."""
         data = self.call(
             "GET", "/resource_providers/%s/traits" % _uuid(provider)).json()
         return set(data["traits"]), data["resource_provider_generation"]
 
-    def set_traits(self, provider, traits,
+    def set_traits(self, provider: Provider, traits: Iterable[str],
                    generation: int | None = None) -> int:
         """Replace the provider's traits, creating the custom ones first;
         its new generation. ``generation`` None: the current one."""
@@ -249,11 +272,12 @@ class PlacementAdmin:
                 self.create_trait(name)
         if generation is None:
             generation = self.traits(provider)[1]
-        return self.call(
+        new_generation: int = self.call(
             "PUT", "/resource_providers/%s/traits" % _uuid(provider), {
                 "traits": sorted(traits),
                 "resource_provider_generation": generation,
             }).json()["resource_provider_generation"]
+        return new_generation
 
     def create_trait(self, name: str) -> None:
         """``PUT /traits/{name}`` (201 created, 204 already there), once
@@ -268,11 +292,12 @@ class PlacementAdmin:
                          expect=(204, 404)).status_code == 204
 
 
-def _uuid(provider) -> str:
+def _uuid(provider: Provider) -> str:
     if isinstance(provider, str):
         return provider
     if isinstance(provider, dict):
-        return provider["uuid"]
+        uuid: str = provider["uuid"]
+        return uuid
     return provider.uuid
 
 
@@ -285,28 +310,31 @@ class RecordingAdapter:
     ``calls`` holds (method, URL path, HTTP status) in the order sent.
     """
 
-    def __init__(self, adapter) -> None:
+    def __init__(self, adapter: ks_adapter.Adapter) -> None:
         self.adapter = adapter
         self.calls: list[tuple[str, str, int]] = []
 
-    def request(self, url, method, *args, **kwargs):
+    def request(self, url: str, method: str, *args: Any,
+                **kwargs: Any) -> requests.Response:
         """Send through the wrapped adapter and record the answer."""
         response = self.adapter.request(url, method, *args, **kwargs)
         self.calls.append((method, url, response.status_code))
         return response
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self.adapter, name)
 
 
-def record_requests(client) -> RecordingAdapter:
+def record_requests(client: PlacementClient) -> RecordingAdapter:
     """Make ``client`` (a ``PlacementClient``) send through a
     :class:`RecordingAdapter`; that adapter."""
-    client.adapter = RecordingAdapter(client.adapter)
-    return client.adapter
+    recording = RecordingAdapter(client.adapter)
+    client.adapter = recording
+    return recording
 
 
-def write_nova_conf(path: Path, endpoint: str, placement_opts=None,
+def write_nova_conf(path: Path, endpoint: str,
+                    placement_opts: dict[str, str | None] | None = None,
                     sections: dict[str, dict[str, str]] | None = None,
                     ) -> Path:
     """Write a ``nova.conf`` at ``path`` whose ``[placement]`` reaches
@@ -314,10 +342,11 @@ def write_nova_conf(path: Path, endpoint: str, placement_opts=None,
     admin_token``). ``placement_opts`` add or replace ``[placement]``
     options, a None value leaves one out; ``sections`` adds {group:
     {option: value}}. Returns ``path``."""
-    groups = {"placement": {"auth_type": "admin_token",
-                            "endpoint": endpoint, "token": ADMIN_TOKEN,
-                            **(placement_opts or {})},
-              **(sections or {})}
+    groups: dict[str, Mapping[str, str | None]] = {
+        "placement": {"auth_type": "admin_token", "endpoint": endpoint,
+                      "token": ADMIN_TOKEN, **(placement_opts or {})},
+        **(sections or {}),
+    }
     lines = []
     for group, options in groups.items():
         lines.append("[%s]" % group)
@@ -328,7 +357,7 @@ def write_nova_conf(path: Path, endpoint: str, placement_opts=None,
     return path
 
 
-def load_hwabi_conf(path: Path):
+def load_hwabi_conf(path: Path) -> cfg.ConfigOpts:
     """nova-hwabi's options (``nova_hwabi.conf.new_config()``) read from
     the ``nova.conf`` at ``path``."""
     from nova_hwabi import conf as hwabi_conf
@@ -338,7 +367,8 @@ def load_hwabi_conf(path: Path):
     return conf
 
 
-def hwabi_conf_for(service: EmbeddedPlacement, directory: Path):
+def hwabi_conf_for(service: EmbeddedPlacement,
+                   directory: Path) -> cfg.ConfigOpts:
     """nova-hwabi's options, read from ``directory``/nova.conf written to
     reach ``service``."""
     return load_hwabi_conf(write_nova_conf(

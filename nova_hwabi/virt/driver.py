@@ -57,6 +57,7 @@ from nova_hwabi.capabilities.reported_traits import HostTraits
 from nova_hwabi.conf import libvirt as libvirt_opts
 from nova_hwabi.machine_type import hooks
 from nova_hwabi.machine_type.recorder import LocalHost
+from nova_hwabi.machine_type.sysmeta import IMAGE_PREFIX
 from nova_hwabi.placement import merge_owned_traits
 from nova_hwabi.traits import is_owned_custom
 from nova_hwabi.virt import decisions
@@ -294,7 +295,7 @@ class HwabiLibvirtDriver(libvirt_driver.LibvirtDriver):  # type: ignore[misc]
         for hw_cdrom_bus; once the disk bus is recorded from the domain,
         recording the cdrom bus here spares that query. True if set.
         """
-        key = hooks.IMAGE_PREFIX + "hw_cdrom_bus"
+        key = IMAGE_PREFIX + "hw_cdrom_bus"
         if key in instance.system_metadata:
             return False
         try:
