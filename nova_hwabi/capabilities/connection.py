@@ -9,6 +9,8 @@ libvirt-python is optional (the ``nova-hwabi[libvirt]`` extra): without it
 
 from __future__ import annotations
 
+from typing import Any
+
 from oslo_log import log as logging
 
 from nova_hwabi.capabilities.errors import LibvirtConnectionError
@@ -16,7 +18,9 @@ from nova_hwabi.capabilities.errors import LibvirtConnectionError
 LOG = logging.getLogger(__name__)
 
 
-def import_libvirt():
+# libvirt-python ships no types: the module, its connections and errors are
+# Any to mypy.
+def import_libvirt() -> Any:
     """libvirt-python, or LibvirtConnectionError saying how to install it."""
     try:
         import libvirt  # optional: the nova-hwabi[libvirt] extra
@@ -31,7 +35,7 @@ def import_libvirt():
     return libvirt
 
 
-def connect(uri: str, *, read_only: bool = False):
+def connect(uri: str, *, read_only: bool = False) -> Any:
     """A ``virConnect`` to libvirt at ``uri``; the caller closes it.
 
     Read-write by default, as Nova's compute service has (domain
@@ -59,6 +63,7 @@ def connect(uri: str, *, read_only: bool = False):
         ) from None
 
 
-def error_message(exc) -> str:
+def error_message(exc: Any) -> str:
     """The message of a ``libvirt.libvirtError``, for one-line errors."""
-    return exc.get_error_message() or str(exc)
+    message: str = exc.get_error_message() or str(exc)
+    return message

@@ -24,7 +24,7 @@ from nova_hwabi.capabilities.errors import (
     LibvirtConnectionError,
 )
 from nova_hwabi.capabilities.host import parse_host_capabilities
-from nova_hwabi.capabilities.model import HostCapabilities
+from nova_hwabi.capabilities.model import Guest, HostCapabilities
 from nova_hwabi.capabilities.reported_traits import (
     HostTraits,
     TraitPolicy,
@@ -90,7 +90,7 @@ class HostReport:
         }
 
 
-def _guest_dict(guest) -> dict[str, Any]:
+def _guest_dict(guest: Guest) -> dict[str, Any]:
     return {
         "os_type": guest.os_type,
         "arch": guest.arch,
@@ -223,7 +223,8 @@ def read_live(uri: str, virt_type: str) -> HostDocuments:
     )
 
 
-def _live_domain_capabilities(libvirt, conn, virt_type):
+def _live_domain_capabilities(libvirt: Any, conn: Any,
+                              virt_type: str) -> tuple[bytes, ...]:
     # virNodeGetInfo's first field is the host architecture, e.g. x86_64.
     arch = conn.getInfo()[0]
     try:

@@ -112,7 +112,8 @@ def _address_space_blocker(
     return None
 
 
-def _emulated_decision(caps, version, policy) -> TraitDecision:
+def _emulated_decision(caps: HostCapabilities, version: LibvirtVersion,
+                       policy: TraitPolicy) -> TraitDecision:
     name = traits.ADDRESS_SPACE_EMULATED
     blocker = _address_space_blocker(caps, version, policy)
     if blocker:
@@ -130,7 +131,8 @@ def _emulated_decision(caps, version, policy) -> TraitDecision:
     )
 
 
-def _passthrough_decision(caps, version, policy) -> TraitDecision:
+def _passthrough_decision(caps: HostCapabilities, version: LibvirtVersion,
+                          policy: TraitPolicy) -> TraitDecision:
     name = traits.ADDRESS_SPACE_PASSTHROUGH
     blocker = _address_space_blocker(caps, version, policy)
     if blocker:
@@ -156,7 +158,8 @@ def _ladder_bits(caps: HostCapabilities, policy: TraitPolicy) -> range:
     return range(policy.bits_ladder_min, min(bits or 0, MAX_BITS) + 1)
 
 
-def _ladder_decision(caps, emulated: TraitDecision, policy) -> TraitDecision:
+def _ladder_decision(caps: HostCapabilities, emulated: TraitDecision,
+                     policy: TraitPolicy) -> TraitDecision:
     name = traits.BITS_TRAIT_PREFIX + "<N>"
     if not policy.report_bits_ladder:
         return TraitDecision(
@@ -178,13 +181,14 @@ def _ladder_decision(caps, emulated: TraitDecision, policy) -> TraitDecision:
     )
 
 
-def _machine_type_arches(caps, policy) -> tuple[str, ...]:
+def _machine_type_arches(caps: HostCapabilities,
+                         policy: TraitPolicy) -> tuple[str, ...]:
     return policy.machine_type_trait_arches or (caps.cpu.arch,)
 
 
-def _machine_type_names(caps, policy,
+def _machine_type_names(caps: HostCapabilities, policy: TraitPolicy,
                         deprecated_only: bool = False) -> set[tuple[str, str]]:
-    names = set()
+    names: set[tuple[str, str]] = set()
     for arch in _machine_type_arches(caps, policy):
         for guest in caps.guests_for(arch):
             for machine in guest.machines_for(policy.virt_type):
@@ -193,7 +197,8 @@ def _machine_type_names(caps, policy,
     return names
 
 
-def _machine_type_decision(caps, policy) -> TraitDecision:
+def _machine_type_decision(caps: HostCapabilities,
+                           policy: TraitPolicy) -> TraitDecision:
     name = traits.MACHINE_TRAIT_PREFIX + "<ARCH>_<MACHINE>"
     if not policy.report_machine_type_traits:
         return TraitDecision(
@@ -217,7 +222,8 @@ def _machine_type_decision(caps, policy) -> TraitDecision:
     )
 
 
-def _deprecated_machine_type_decision(caps, policy) -> TraitDecision:
+def _deprecated_machine_type_decision(caps: HostCapabilities,
+                                      policy: TraitPolicy) -> TraitDecision:
     """The machine types this host's QEMU marks deprecated, as traits.
 
     Reported with the machine-type traits (same opt-in), so the upgrade
