@@ -159,16 +159,17 @@ def _reads_cpu_info(check: CapabilityCheck) -> bool:
 
 def _cpu_info_reason(host_state: Any, prepared: Prepared) -> str | None:
     cpu_info = getattr(host_state, "cpu_info", None)
-    if not isinstance(cpu_info, str):
+    if type(cpu_info) is not str:
         # A dict (or nothing, when Nova's walk falls back to the host's
-        # stats): work this host out on its own.
+        # stats), or a str subclass, which CPU_INFO_KEYS does not number:
+        # work this host out on its own.
         return _cpu_info_checks_reason(
             prepared, host_data.host_bits(host_state),
             lambda check: host_data.resolve_capability(host_state,
                                                        check.scope),
         )
     # Hosts of one model share one value: worked out once per request.
-    # A str always gets a number (only non-str cpu_info has none).
+    # An exact str always gets a number (see _hashable_cpu_info).
     key: int = host_data.CPU_INFO_KEYS.key(  # type: ignore[assignment]
         cpu_info)
     memo = prepared.cpu_info_reasons
