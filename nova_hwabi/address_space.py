@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from nova_hwabi import traits, values
 from nova_hwabi.capabilities.model import HostCapabilities
@@ -112,7 +112,8 @@ class AddressSpaceRequest:
             return self._emulate_element(host, version, limit)
         return self._passthrough_element(version, cpu_mode, limit)
 
-    def _emulate_element(self, host, version, limit) -> str:
+    def _emulate_element(self, host: HostCapabilities,
+                         version: LibvirtVersion, limit: int | None) -> str:
         if limit is not None:
             raise AddressSpaceUnsupportedError(
                 "a limit applies to passthrough only; emulate sets the "
@@ -133,7 +134,8 @@ class AddressSpaceRequest:
             )
         return "<maxphysaddr mode='emulate' bits='%d'/>" % self.bits
 
-    def _passthrough_element(self, version, cpu_mode, limit) -> str:
+    def _passthrough_element(self, version: LibvirtVersion,
+                             cpu_mode: str | None, limit: int | None) -> str:
         if cpu_mode is not None and cpu_mode != "host-passthrough":
             raise AddressSpaceUnsupportedError(
                 "mode passthrough needs [libvirt] cpu_mode = "
@@ -146,8 +148,8 @@ class AddressSpaceRequest:
                 "libvirt %s cannot limit passthrough bits (needs %s)"
                 % (version, PASSTHROUGH_LIMIT)
             )
-        limit = parse_bits(limit, "passthrough limit")
-        return "<maxphysaddr mode='passthrough' limit='%d'/>" % limit
+        return "<maxphysaddr mode='passthrough' limit='%d'/>" % _checked_bits(
+            limit, "passthrough limit")
 
 
 def _host_bits(host: HostCapabilities) -> int | None:
@@ -194,6 +196,11 @@ def parse_bits(value: Any, what: str = FLAVOR_BITS) -> int | None:
     """
     if value is None:
         return None
+    return _checked_bits(value, what)
+
+
+def _checked_bits(value: Any, what: str) -> int:
+    """:func:`parse_bits` for a value that is there."""
     bits = values.parse_decimal(value)
     if bits is None:
         raise AddressSpaceRequestError(values.describe_decimal_error(
@@ -206,7 +213,12 @@ def parse_bits(value: Any, what: str = FLAVOR_BITS) -> int | None:
     return bits
 
 
-def _merge(flavor_value, image_value, flavor_key, image_key):
+_Value = TypeVar("_Value")
+
+
+def _merge(flavor_value: _Value | None, image_value: _Value | None,
+           flavor_key: str, image_key: str
+           ) -> tuple[_Value | None, str | None]:
     """One value and its source; flavor and image must agree."""
     if flavor_value is not None and image_value is not None:
         if flavor_value != image_value:
@@ -266,7 +278,9 @@ def translate(
     )
 
 
-def _check_combination(mode, bits, bits_source, legacy_bits_only) -> None:
+def _check_combination(mode: str | None, bits: int | None,
+                       bits_source: str | None,
+                       legacy_bits_only: bool) -> None:
     if mode == EMULATE and bits is None:
         raise AddressSpaceRequestError(
             "maxphysaddr mode emulate needs a width: set flavor %s or image "
@@ -287,11 +301,14 @@ def _check_combination(mode, bits, bits_source, legacy_bits_only) -> None:
         )
 
 
-def _required_traits(mode, bits, bits_ladder) -> frozenset[str]:
+def _required_traits(mode: str | None, bits: int | None,
+                     bits_ladder: bool) -> frozenset[str]:
     if mode == EMULATE:
         required = {traits.ADDRESS_SPACE_EMULATED}
         if bits_ladder:
-            required.add(traits.bits_trait(bits))
+            # _check_combination refused emulate without bits: bits is an
+            # int here, which mypy cannot follow across the call.
+            required.add(traits.bits_trait(bits))  # type: ignore[arg-type]
         return frozenset(required)
     if mode == PASSTHROUGH:
         return frozenset({traits.ADDRESS_SPACE_PASSTHROUGH})

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import os_traits
 
-ADDRESS_SPACE_EMULATED = os_traits.COMPUTE_ADDRESS_SPACE_EMULATED
-ADDRESS_SPACE_PASSTHROUGH = os_traits.COMPUTE_ADDRESS_SPACE_PASSTHROUGH
+# os-traits ships no types: its names are Any to mypy, so each one we hand
+# on is bound to a name typed str first.
+ADDRESS_SPACE_EMULATED: str = os_traits.COMPUTE_ADDRESS_SPACE_EMULATED
+ADDRESS_SPACE_PASSTHROUGH: str = os_traits.COMPUTE_ADDRESS_SPACE_PASSTHROUGH
 
 BITS_TRAIT_PREFIX = "CUSTOM_HWABI_MAXPHYSADDR_BITS_"
 MACHINE_TRAIT_PREFIX = "CUSTOM_HWABI_MACHINE_"
@@ -24,7 +26,8 @@ _CUSTOM_PREFIXES = (BITS_TRAIT_PREFIX, MACHINE_TRAIT_PREFIX,
 
 def bits_trait(bits: int) -> str:
     """The bits-ladder trait for guests needing ``bits`` address bits."""
-    return os_traits.normalize_name("HWABI_MAXPHYSADDR_BITS_%d" % bits)
+    trait: str = os_traits.normalize_name("HWABI_MAXPHYSADDR_BITS_%d" % bits)
+    return trait
 
 
 def machine_type_trait(arch: str, machine: str) -> str:
@@ -33,7 +36,9 @@ def machine_type_trait(arch: str, machine: str) -> str:
     ``pc-q35-7.2`` on ``x86_64`` becomes
     ``CUSTOM_HWABI_MACHINE_X86_64_PC_Q35_7_2``.
     """
-    return os_traits.normalize_name("HWABI_MACHINE_%s_%s" % (arch, machine))
+    trait: str = os_traits.normalize_name(
+        "HWABI_MACHINE_%s_%s" % (arch, machine))
+    return trait
 
 
 def deprecated_machine_type_trait(arch: str, machine: str) -> str:
@@ -45,8 +50,9 @@ def deprecated_machine_type_trait(arch: str, machine: str) -> str:
     ``CUSTOM_HWABI_DEPRECATED_MACHINE_X86_64_PC_I440FX_1_4``; the host
     still offers the type (it reports its machine-type trait too).
     """
-    return os_traits.normalize_name(
+    trait: str = os_traits.normalize_name(
         "HWABI_DEPRECATED_MACHINE_%s_%s" % (arch, machine))
+    return trait
 
 
 def is_owned(trait: str) -> bool:

@@ -22,8 +22,9 @@ class LibvirtVersion(NamedTuple):
     def parse(cls, text: str) -> LibvirtVersion:
         """Parse ``"X.Y"`` or ``"X.Y.Z"``."""
         parts = text.strip().split(".")
-        numbers = [values.parse_decimal(part) for part in parts]
-        if not 2 <= len(parts) <= 3 or None in numbers or any(
+        numbers = [number for number in map(values.parse_decimal, parts)
+                   if number is not None]
+        if not 2 <= len(parts) <= 3 or len(numbers) != len(parts) or any(
                 part != part.strip() for part in parts):
             raise CapabilitiesError(
                 "libvirt version %r: expected X.Y.Z, e.g. 9.0.0" % text[:40]

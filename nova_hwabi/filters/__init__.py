@@ -12,6 +12,9 @@ same names as Nova's and, listed later, replace them.
 
 from __future__ import annotations
 
+from importlib.metadata import EntryPoint
+from typing import Any
+
 from oslo_log import log as logging
 from stevedore import extension
 
@@ -20,7 +23,8 @@ LOG = logging.getLogger(__name__)
 NAMESPACE = "nova_hwabi.scheduler.filters"
 
 
-def _log_load_failure(_manager, entrypoint, exc) -> None:
+def _log_load_failure(_manager: extension.ExtensionManager[Any],
+                      entrypoint: EntryPoint, exc: BaseException) -> None:
     LOG.error("Cannot load nova-hwabi scheduler filter %s (%s, entry point "
               "group %s): %s; the scheduler goes on without it",
               entrypoint.name, entrypoint.value, NAMESPACE, exc)

@@ -31,7 +31,8 @@ class _Prepared:
 
     __slots__ = ("bits_policy", "bounds")
 
-    def __init__(self, bounds: WidthBounds | None, bits_policy: str):
+    def __init__(self, bounds: WidthBounds | None,
+                 bits_policy: str) -> None:
         self.bounds = bounds
         self.bits_policy = bits_policy
 
@@ -39,7 +40,7 @@ class _Prepared:
 _NOTHING = _Prepared(None, "accept")
 
 
-class AddressWidthFilter(base.PrefilteredHostFilter):
+class AddressWidthFilter(base.PrefilteredHostFilter[_Prepared]):
     """Hosts whose address width keeps a moved passthrough guest's."""
 
     run_filter_once_per_request = True
@@ -65,7 +66,8 @@ class AddressWidthFilter(base.PrefilteredHostFilter):
                        bounds.reason)
         return _Prepared(bounds, base.unknown_bits_policy())
 
-    def reject_reason(self, host_state: Any, prepared: _Prepared):
+    def reject_reason(self, host_state: Any,
+                      prepared: _Prepared) -> str | None:
         """Why ``host_state``'s width does not fit the move, or None."""
         bounds = prepared.bounds
         if bounds is None:

@@ -14,13 +14,16 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import compress, islice, repeat
 from operator import is_, is_not
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import nova.conf
 from nova.scheduler import filters
 from oslo_log import log as logging
 
 from nova_hwabi import conf as hwabi_conf
+
+if TYPE_CHECKING:
+    from nova_hwabi.filters.host_data import IdentityKeys
 
 LOG = logging.getLogger(__name__)
 
@@ -46,33 +49,48 @@ class MemoPath:
     seen.
     """
 
-    values: Callable[[list], list]
-    memo: dict
-    keys: Any
+    values: Callable[[list[Any]], list[Any]]
+    memo: dict[int, str | None]
+    keys: IdentityKeys
 
 
-class PrefilteredHostFilter(filters.BaseHostFilter):
-    """A BaseHostFilter that parses the request once and explains rejects."""
+# What a filter's prepare() returns and its other methods take.
+_Prepared = TypeVar("_Prepared")
+# (passing hosts, number rejected, the first (host, reason)s)
+_Outcome = tuple[list[Any], int, list[tuple[Any, str]]]
 
-    def prepare(self, spec_obj: Any) -> Any:
+
+# Nova's BaseHostFilter is untyped (Any to mypy, which strict mode will not
+# let us subclass); being a Nova host filter is the point of this class.
+class PrefilteredHostFilter(
+        filters.BaseHostFilter,  # type: ignore[misc]
+        Generic[_Prepared]):
+    """A BaseHostFilter that parses the request once and explains rejects.
+
+    Subclasses name what their :meth:`prepare` returns:
+    ``class F(PrefilteredHostFilter[Prepared])``.
+    """
+
+    def prepare(self, spec_obj: Any) -> _Prepared:
         """Parse ``spec_obj`` once; the result is passed to reject_reason."""
         raise NotImplementedError
 
-    def reject_reason(self, host_state: Any, prepared: Any) -> str | None:
+    def reject_reason(self, host_state: Any,
+                      prepared: _Prepared) -> str | None:
         """Why ``host_state`` fails ``prepared``, or None if it passes."""
         raise NotImplementedError
 
-    def memo_path(self, prepared: Any) -> MemoPath | None:
+    def memo_path(self, prepared: _Prepared) -> MemoPath | None:
         """A :class:`MemoPath` when ``prepared``'s answer per host depends
         on one host attribute only, else None (every host is checked with
         :meth:`reject_reason`)."""
         return None
 
-    def passes_every_host(self, prepared: Any) -> bool:
+    def passes_every_host(self, prepared: _Prepared) -> bool:
         """True when ``prepared`` checks nothing (every host passes)."""
         return False
 
-    def host_passes(self, host_state, spec_obj) -> bool:
+    def host_passes(self, host_state: Any, spec_obj: Any) -> bool:
         """Nova's per-host entry point (used by direct callers and tests)."""
         reason = self.reject_reason(host_state, self.prepare(spec_obj))
         if reason is not None:
@@ -101,7 +119,8 @@ class PrefilteredHostFilter(filters.BaseHostFilter):
                    examples)
         return iter(passed)
 
-    def _check(self, hosts, prepared, path: MemoPath | None, name: str):
+    def _check(self, hosts: Iterable[Any], prepared: _Prepared,
+               path: MemoPath | None, name: str) -> _Outcome:
         """(passing hosts, number rejected, the first (host, reason)s)."""
         if path is not None:
             return self._check_memoized(hosts, prepared, path, name)
@@ -122,7 +141,8 @@ class PrefilteredHostFilter(filters.BaseHostFilter):
                 LOG.debug("%s: %s fails: %s", name, host_state, reason)
         return passed, rejected, examples
 
-    def _check_memoized(self, hosts, prepared, path: MemoPath, name: str):
+    def _check_memoized(self, hosts: Iterable[Any], prepared: _Prepared,
+                        path: MemoPath, name: str) -> _Outcome:
         """:meth:`_check` for a request whose answer for a host is
         ``path.memo``'s for the number naming the host's value.
 
@@ -148,18 +168,25 @@ class PrefilteredHostFilter(filters.BaseHostFilter):
         for number, host_state in standing_for.items():
             if number is not None and number not in memo:
                 reject_reason(host_state, prepared)
-        reasons = list(map(memo.get, numbers, repeat(_NOT_SEEN)))
+        # A host whose value has no number (None) is in no memo: get gives
+        # it _NOT_SEEN, as for a number not seen yet.
+        reasons = list(map(memo.get, numbers,  # type: ignore[arg-type]
+                           repeat(_NOT_SEEN)))
         for index in compress(range(len(reasons)),
                               map(is_, reasons, repeat(_NOT_SEEN))):
             reasons[index] = reject_reason(hosts[index], prepared)
         passed = list(compress(hosts, map(is_, reasons, repeat(None))))
-        failed = compress(zip(hosts, reasons, strict=True),
-                          map(is_not, reasons, repeat(None)))
+        failed: Iterable[tuple[Any, str | None]] = compress(
+            zip(hosts, reasons, strict=True),
+            map(is_not, reasons, repeat(None)))
         if LOG.isEnabledFor(std_logging.DEBUG):
             failed = list(failed)
             for host_state, reason in failed:
                 LOG.debug("%s: %s fails: %s", name, host_state, reason)
-        examples = list(islice(failed, _EXAMPLES))
+        # Every _NOT_SEEN was replaced above, and only hosts whose reason
+        # is not None failed: each of these reasons is a str.
+        examples = cast(list[tuple[Any, str]],
+                        list(islice(failed, _EXAMPLES)))
         return passed, len(hosts) - len(passed), examples
 
 
@@ -182,7 +209,8 @@ def _summarise(name: str, spec_obj: Any, total: int, rejected: int,
 
 def unknown_bits_policy() -> str:
     """``[hwabi_scheduler] unknown_host_bits``, read once per request."""
-    return CONF.hwabi_scheduler.unknown_host_bits
+    policy: str = CONF.hwabi_scheduler.unknown_host_bits
+    return policy
 
 
 def bits_reason(host_bits: int | None, needed: int, policy: str,

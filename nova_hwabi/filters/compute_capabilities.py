@@ -10,6 +10,7 @@ ImagePropertiesFilter.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,8 +59,9 @@ class Prepared:
     cpu_info_reasons: dict[int, str | None] = field(default_factory=dict)
 
 
-def _capability_checks(extra_specs: dict[str, str], mode: str):
-    checks = []
+def _capability_checks(extra_specs: Mapping[str, Any],
+                       mode: str) -> tuple[CapabilityCheck, ...]:
+    checks: list[CapabilityCheck] = []
     for key, requirement in extra_specs.items():
         scope = key.split(":")
         if len(scope) > 1 and scope[0] != _CAPABILITIES:
@@ -76,7 +78,7 @@ def _capability_checks(extra_specs: dict[str, str], mode: str):
     return tuple(checks)
 
 
-class ComputeCapabilitiesFilter(base.PrefilteredHostFilter):
+class ComputeCapabilitiesFilter(base.PrefilteredHostFilter[Prepared]):
     """Hosts whose capabilities satisfy the flavor's extra specs."""
 
     # Flavor and host capabilities do not change within a request.
@@ -127,7 +129,8 @@ class ComputeCapabilitiesFilter(base.PrefilteredHostFilter):
                              prepared.cpu_info_reasons,
                              host_data.CPU_INFO_KEYS)
 
-    def reject_reason(self, host_state: Any, prepared: Prepared):
+    def reject_reason(self, host_state: Any,
+                      prepared: Prepared) -> str | None:
         """Why ``host_state`` fails the flavor, or None."""
         if prepared.error is not None:
             return prepared.error
@@ -156,16 +159,19 @@ def _reads_cpu_info(check: CapabilityCheck) -> bool:
 
 def _cpu_info_reason(host_state: Any, prepared: Prepared) -> str | None:
     cpu_info = getattr(host_state, "cpu_info", None)
-    if not isinstance(cpu_info, str):
+    if type(cpu_info) is not str:
         # A dict (or nothing, when Nova's walk falls back to the host's
-        # stats): work this host out on its own.
+        # stats), or a str subclass, which CPU_INFO_KEYS does not number:
+        # work this host out on its own.
         return _cpu_info_checks_reason(
             prepared, host_data.host_bits(host_state),
             lambda check: host_data.resolve_capability(host_state,
                                                        check.scope),
         )
     # Hosts of one model share one value: worked out once per request.
-    key = host_data.CPU_INFO_KEYS.key(cpu_info)
+    # An exact str always gets a number (see _hashable_cpu_info).
+    key: int = host_data.CPU_INFO_KEYS.key(  # type: ignore[assignment]
+        cpu_info)
     memo = prepared.cpu_info_reasons
     try:
         return memo[key]
@@ -178,7 +184,10 @@ def _cpu_info_reason(host_state: Any, prepared: Prepared) -> str | None:
         return reason
 
 
-def _cpu_info_checks_reason(prepared: Prepared, bits, resolve):
+def _cpu_info_checks_reason(
+    prepared: Prepared, bits: int | None,
+    resolve: Callable[[CapabilityCheck], Any],
+) -> str | None:
     if prepared.min_bits is not None:
         reason = base.bits_reason(bits, prepared.min_bits,
                                   prepared.bits_policy, "flavor")
@@ -213,7 +222,8 @@ def _passes(check: CapabilityCheck | None, host_state: Any) -> bool:
     ) is None
 
 
-def _checks_by_key(extra_specs, mode: str) -> dict[str, Any]:
+def _checks_by_key(extra_specs: Mapping[str, Any],
+                   mode: str) -> dict[str, CapabilityCheck | None]:
     checks: dict[str, CapabilityCheck | None] = {}
     for key, requirement in extra_specs.items():
         try:

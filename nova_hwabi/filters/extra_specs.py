@@ -54,6 +54,10 @@ _STRING = {
 _COLLECTIONS = (list, tuple, set, frozenset)
 
 
+# A compiled requirement: True when a capability satisfies it.
+_Test = Callable[[Any], bool]
+
+
 class SpecSyntaxError(ValueError):
     """An extra-spec requirement that cannot be parsed."""
 
@@ -64,7 +68,7 @@ class Predicate:
 
     raw: str
     op: str
-    test: Callable[[Any], bool]
+    test: _Test
 
     def matches(self, capability: Any) -> bool:
         """True if ``capability`` satisfies the requirement."""
@@ -82,18 +86,19 @@ def _members(value: Any) -> set[str] | None:
     return None
 
 
-def _numeric(compare, operand: float):
+def _numeric(compare: Callable[[float, float], bool],
+             operand: float) -> _Test:
     def test(capability: Any) -> bool:
         number = _as_number(capability)
         return number is not None and compare(number, operand)
     return test
 
 
-def _string(compare, operand: str):
+def _string(compare: Callable[[str, str], bool], operand: str) -> _Test:
     return lambda capability: compare(str(capability), operand)
 
 
-def _substrings(operands: tuple[str, ...]):
+def _substrings(operands: tuple[str, ...]) -> _Test:
     """Nova's ``<in>`` / ``<all-in>``: substrings of ``str(capability)``."""
     def test(capability: Any) -> bool:
         text = str(capability)
@@ -101,7 +106,7 @@ def _substrings(operands: tuple[str, ...]):
     return test
 
 
-def _contains(operands: tuple[str, ...]):
+def _contains(operands: tuple[str, ...]) -> _Test:
     """Typed ``<in>`` / ``<all-in>``: members of a list, else substrings."""
     def test(capability: Any) -> bool:
         members = _members(capability)
@@ -112,7 +117,7 @@ def _contains(operands: tuple[str, ...]):
     return test
 
 
-def _one_of(alternatives: frozenset[str]):
+def _one_of(alternatives: frozenset[str]) -> _Test:
     return lambda capability: str(capability) in alternatives
 
 

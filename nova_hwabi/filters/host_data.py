@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 from nova_hwabi import values
@@ -37,6 +37,7 @@ def decode_json_object(value: Any) -> Mapping[str, Any] | None:
         return _decoded[value]
     except KeyError:
         pass
+    data: object
     try:
         data = json.loads(value)
     except ValueError:
@@ -130,14 +131,15 @@ class IdentityKeys:
     record holds a new object, which is looked up afresh.
     """
 
-    def __init__(self, hashable, limit: int = 65536) -> None:
+    def __init__(self, hashable: Callable[[Any], Hashable | None],
+                 limit: int = 65536) -> None:
         self._hashable = hashable
         self._limit = limit
         # id(object) -> number, and id(object) -> object (keeps it alive,
         # so that id is not reused while it is in _numbers_by_id).
         self._numbers_by_id: dict[int, int] = {}
         self._kept: dict[int, Any] = {}
-        self._numbers: dict[Any, int] = {}
+        self._numbers: dict[Hashable, int] = {}
         self._next = itertools.count()
         self.lookup = self._numbers_by_id.get
 
@@ -165,7 +167,7 @@ class IdentityKeys:
         return number
 
 
-def cpu_info_values(hosts: list) -> list:
+def cpu_info_values(hosts: list[Any]) -> list[Any]:
     """Every host's ``cpu_info``, in order; None where a host has none."""
     try:
         # Plain attribute access: the interpreter specialises it, a third
@@ -175,7 +177,7 @@ def cpu_info_values(hosts: list) -> list:
         return [getattr(host, "cpu_info", None) for host in hosts]
 
 
-def supported_instances_values(hosts: list) -> list:
+def supported_instances_values(hosts: list[Any]) -> list[Any]:
     """Every host's ``supported_instances``, in order; None where a host
     has none."""
     try:
@@ -189,10 +191,12 @@ def _hashable_cpu_info(value: Any) -> str | None:
     return value if type(value) is str else None
 
 
-def _hashable_supported(supported: Any):
+def _hashable_supported(
+    supported: Any,
+) -> tuple[tuple[str | None, ...], ...] | None:
     if not isinstance(supported, list | tuple):
         return None
-    value = []
+    value: list[tuple[str | None, ...]] = []
     for instance in supported:
         if not isinstance(instance, list | tuple) or not all(
                 item is None or isinstance(item, str) for item in instance):

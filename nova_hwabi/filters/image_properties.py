@@ -11,8 +11,9 @@ invalid maxphysaddr request rejects hosts with a reason.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from nova.objects import fields
 from oslo_utils import versionutils
@@ -31,7 +32,7 @@ class Prepared:
     # The canonical arch / hypervisor type / VM mode the image asks for,
     # without the ones it leaves open; empty: nothing to check.
     instance_props: tuple[str, ...] = ()
-    version_predicate: Any = None
+    version_predicate: versionutils.VersionPredicate | None = None
     min_bits: int | None = None
     bits_policy: str = "reject"
     error: str | None = None
@@ -43,7 +44,7 @@ class Prepared:
     supported_reasons: dict[int, str | None] = field(default_factory=dict)
 
 
-def _instance_props(image_props) -> tuple[str | None, ...]:
+def _instance_props(image_props: Any) -> tuple[str | None, ...]:
     arch = image_props.get(
         "hw_architecture",
         base.CONF.filter_scheduler.image_properties_default_architecture,
@@ -55,10 +56,17 @@ def _instance_props(image_props) -> tuple[str | None, ...]:
     )
 
 
-_NOT_SEEN = object()
+class _Memo(enum.Enum):
+    """A memo entry's state before it is worked out (a typed sentinel)."""
+
+    NOT_SEEN = enum.auto()
 
 
-def _supported_reason(supported, props: tuple[str, ...]) -> str | None:
+_NOT_SEEN: Final = _Memo.NOT_SEEN
+
+
+def _supported_reason(supported: Any,
+                      props: tuple[str, ...]) -> str | None:
     """Why a host with ``supported`` instances cannot run ``props``."""
     if not supported:
         return "host advertises no supported_instances"
@@ -70,7 +78,7 @@ def _supported_reason(supported, props: tuple[str, ...]) -> str | None:
     return None
 
 
-def _supports(supported, props: tuple[str, ...]) -> bool:
+def _supports(supported: Any, props: tuple[str, ...]) -> bool:
     """True if one [arch, hv_type, vm_mode] entry has every prop."""
     for instance in supported:
         for prop in props:
@@ -81,7 +89,7 @@ def _supports(supported, props: tuple[str, ...]) -> bool:
     return False
 
 
-class ImagePropertiesFilter(base.PrefilteredHostFilter):
+class ImagePropertiesFilter(base.PrefilteredHostFilter[Prepared]):
     """Hosts that support the image's arch, hypervisor, mode and bits."""
 
     RUN_ON_REBUILD = True
@@ -130,7 +138,8 @@ class ImagePropertiesFilter(base.PrefilteredHostFilter):
                              prepared.supported_reasons,
                              host_data.SUPPORTED_INSTANCES_KEYS)
 
-    def reject_reason(self, host_state: Any, prepared: Prepared):
+    def reject_reason(self, host_state: Any,
+                      prepared: Prepared) -> str | None:
         """Why ``host_state`` cannot run the image, or None."""
         if prepared.error is not None:
             return prepared.error
@@ -138,26 +147,29 @@ class ImagePropertiesFilter(base.PrefilteredHostFilter):
             reason = self._instance_reason(host_state, prepared)
             if reason is not None:
                 return reason
-        if prepared.min_bits is not None:
-            return self._bits_reason(host_state, prepared)
+        min_bits = prepared.min_bits
+        if min_bits is not None:
+            return self._bits_reason(host_state, prepared, min_bits)
         return None
 
     @staticmethod
-    def _bits_reason(host_state, prepared: Prepared) -> str | None:
+    def _bits_reason(host_state: Any, prepared: Prepared,
+                     min_bits: int) -> str | None:
         cpu_info = getattr(host_state, "cpu_info", None)
         key = host_data.CPU_INFO_KEYS.key(cpu_info)
         memo = prepared.bits_reasons
         if key is not None and key in memo:
             return memo[key]
         reason = base.bits_reason(
-            host_data.cpu_info_bits(cpu_info), prepared.min_bits,
+            host_data.cpu_info_bits(cpu_info), min_bits,
             prepared.bits_policy, "image",
         )
         if key is not None:
             memo[key] = reason
         return reason
 
-    def _instance_reason(self, host_state, prepared: Prepared):
+    def _instance_reason(self, host_state: Any,
+                         prepared: Prepared) -> str | None:
         supported = host_state.supported_instances
         # Worked out once per distinct supported_instances value and
         # request, as cpu_info is once per distinct string.
@@ -170,18 +182,20 @@ class ImagePropertiesFilter(base.PrefilteredHostFilter):
                 memo[key] = reason
         if reason is not None:
             return reason
-        if prepared.version_predicate is not None and not self._version_ok(
-            host_state.hypervisor_version, prepared
+        predicate = prepared.version_predicate
+        if predicate is not None and not self._version_ok(
+            host_state.hypervisor_version, predicate, prepared
         ):
             return "hypervisor version %s does not satisfy %s" % (
                 host_state.hypervisor_version,
-                prepared.version_predicate,
+                predicate,
             )
         return None
 
     @staticmethod
-    def _version_ok(hypervisor_version, prepared: Prepared) -> bool:
-        predicate = prepared.version_predicate
+    def _version_ok(hypervisor_version: int | None,
+                    predicate: versionutils.VersionPredicate,
+                    prepared: Prepared) -> bool:
         if not hypervisor_version:
             return True
         cached = prepared.version_results.get(hypervisor_version)

@@ -11,12 +11,13 @@ from __future__ import annotations
 import contextlib
 import logging as std_logging
 import uuid as uuid_lib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import os_traits
+from keystoneauth1 import adapter as ks_adapter
 from keystoneauth1 import exceptions as ks_exc
 from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
@@ -28,6 +29,11 @@ from nova_hwabi.placement.errors import (
     PlacementUnreachableError,
     ProviderNotFoundError,
 )
+
+if TYPE_CHECKING:
+    # keystoneauth1's answers; requests comes with it (no import of our
+    # own at run time).
+    from requests import Response
 
 # Traits API with provider generations; nothing newer is needed to sync.
 SYNC_MICROVERSION = "1.6"
@@ -42,7 +48,7 @@ class Provider:
 
 
 @contextlib.contextmanager
-def _quiet(logger_name: str):
+def _quiet(logger_name: str) -> Iterator[None]:
     """Let only errors of one logger through within the block."""
     logger = std_logging.getLogger(logger_name)
     level = logger.level
@@ -57,7 +63,7 @@ def _quiet(logger_name: str):
 class PlacementClient:
     """The few Placement calls a trait sync needs, counted."""
 
-    adapter: Any
+    adapter: ks_adapter.Adapter
     requests: int = 0
     # Custom traits known to exist, so each is created at most once per
     # process, and providers already looked up (a long-running sync asks
@@ -101,7 +107,7 @@ class PlacementClient:
         return cls(adapter)
 
     def _call(self, method: str, url: str, body: Any = None,
-              microversion: str = SYNC_MICROVERSION):
+              microversion: str = SYNC_MICROVERSION) -> Response:
         self.requests += 1
         try:
             response = self.adapter.request(
@@ -134,7 +140,8 @@ class PlacementClient:
         except ks_exc.ClientException:
             return "an endpoint the catalog does not list"
 
-    def _unexpected(self, response, what: str) -> PlacementRequestError:
+    def _unexpected(self, response: Response,
+                    what: str) -> PlacementRequestError:
         return PlacementRequestError(
             "Placement answered HTTP %d to %s: %s" % (
                 response.status_code, what, response.text[:300],
@@ -208,7 +215,7 @@ class PlacementClient:
 
     def ensure_custom_traits(self, names: Iterable[str]) -> set[str]:
         """Create the custom traits not known to exist; return those sent."""
-        created = set()
+        created: set[str] = set()
         for name in sorted(set(names) - self.known_traits):
             if not os_traits.is_custom(name):
                 continue

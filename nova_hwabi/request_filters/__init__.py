@@ -14,6 +14,8 @@ through ``nova-hwabi-scheduler`` (or a process called
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib.metadata import EntryPoint
+from typing import Any
 
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -41,7 +43,8 @@ def load_request_filters() -> dict[str, RequestFilter]:
     return {ext.name: ext.plugin for ext in manager}
 
 
-def _log_load_failure(_manager, entrypoint, exc) -> None:
+def _log_load_failure(_manager: extension.ExtensionManager[Any],
+                      entrypoint: EntryPoint, exc: BaseException) -> None:
     LOG.error("Cannot load nova-hwabi request filter %s (%s, entry point "
               "group %s): %s; the scheduler goes on without it",
               entrypoint.name, entrypoint.value, NAMESPACE, exc)
@@ -61,7 +64,7 @@ class RequestFilterDispatcher:
         self._reported_unknown: set[str] = set()
         self.__name__ = "nova_hwabi_request_filters"
 
-    def __call__(self, ctxt, request_spec) -> bool:
+    def __call__(self, ctxt: Any, request_spec: Any) -> bool:
         ran = False
         for name in self._conf.hwabi_scheduler.request_filters:
             request_filter = self._filters.get(name)
@@ -84,7 +87,9 @@ class RequestFilterDispatcher:
                       ", ".join(sorted(self._filters)) or "none")
 
 
-def register_with_nova(conf: cfg.ConfigOpts | None = None):
+def register_with_nova(
+    conf: cfg.ConfigOpts | None = None,
+) -> RequestFilterDispatcher:
     """Append nova-hwabi's dispatcher to Nova's request filters, once.
 
     ``conf`` defaults to Nova's global CONF, on which our options are

@@ -8,6 +8,9 @@ filters and the compute driver.
 
 from __future__ import annotations
 
+from typing import Any
+
+from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_hwabi.address_space import AddressSpaceRequestError, translate
@@ -15,7 +18,9 @@ from nova_hwabi.address_space import AddressSpaceRequestError, translate
 LOG = logging.getLogger(__name__)
 
 
-def address_space_filter(conf, ctxt, request_spec) -> bool:
+def address_space_filter(
+    conf: cfg.ConfigOpts, ctxt: Any, request_spec: Any,
+) -> bool:
     """Request filter: require the traits of the maxphysaddr request.
 
     Adds the address-space trait (and, with ``[hwabi_scheduler]

@@ -19,6 +19,9 @@ one API database query and, for an existing instance, one cell query.
 
 from __future__ import annotations
 
+from typing import Any
+
+from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_hwabi import address_width
@@ -32,7 +35,7 @@ from nova_hwabi.request_filters import moving
 LOG = logging.getLogger(__name__)
 
 
-def _passthrough_requested(request_spec) -> bool:
+def _passthrough_requested(request_spec: Any) -> bool:
     flavor = request_spec.flavor if "flavor" in request_spec else None
     extra_specs = (flavor.extra_specs
                    if flavor is not None and "extra_specs" in flavor else {})
@@ -45,8 +48,9 @@ def _passthrough_requested(request_spec) -> bool:
     return request.mode == PASSTHROUGH
 
 
-def move_bounds_for_request(conf, ctxt, request_spec
-                            ) -> address_width.WidthBounds | None:
+def move_bounds_for_request(
+    conf: cfg.ConfigOpts, ctxt: Any, request_spec: Any,
+) -> address_width.WidthBounds | None:
     """The destination bits the request's move accepts, or None.
 
     None when the request is not a move, not passthrough (the request's
@@ -85,7 +89,9 @@ def move_bounds_for_request(conf, ctxt, request_spec
     return address_width.move_bounds(width, policy, kind)
 
 
-def address_width_filter(conf, ctxt, request_spec) -> bool:
+def address_width_filter(
+    conf: cfg.ConfigOpts, ctxt: Any, request_spec: Any,
+) -> bool:
     """Require/forbid bits-ladder traits so a move keeps the guest's width.
 
     Acts only with ``[hwabi_scheduler] require_bits_ladder``; returns True

@@ -12,6 +12,9 @@ failing late on the destination.
 
 from __future__ import annotations
 
+from typing import Any
+
+from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_hwabi import traits
@@ -20,10 +23,14 @@ from nova_hwabi.machine_type import names
 LOG = logging.getLogger(__name__)
 
 
-def machine_type_filter(conf, ctxt, request_spec) -> bool:
+def machine_type_filter(
+    conf: cfg.ConfigOpts, ctxt: Any, request_spec: Any,
+) -> bool:
     """Require the machine-type trait of the request's hw_machine_type."""
     image = request_spec.image if "image" in request_spec else None
-    properties = image.properties if image is not None else None
+    # Nova's ImageMetaProps or None; Any, as it is read below only once
+    # machine_type shows it is there.
+    properties: Any = image.properties if image is not None else None
     machine_type = properties.get("hw_machine_type") if properties else None
     if not machine_type:
         return False

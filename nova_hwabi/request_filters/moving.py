@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from nova_hwabi.machine_type import records
 
@@ -27,7 +28,7 @@ class MovingInstance:
     system_metadata: Mapping[str, str]
 
 
-def moving_instance(ctxt, instance_uuid: str | None
+def moving_instance(ctxt: Any, instance_uuid: str | None
                     ) -> MovingInstance | None:
     """The instance ``instance_uuid`` if it exists in a cell, else None.
 

@@ -21,6 +21,9 @@ instance exists.
 
 from __future__ import annotations
 
+from typing import Any
+
+from oslo_config import cfg
 from oslo_log import log as logging
 
 from nova_hwabi.machine_type import offered, records
@@ -28,7 +31,9 @@ from nova_hwabi.machine_type import offered, records
 LOG = logging.getLogger(__name__)
 
 
-def recorded_devices_filter(conf, ctxt, request_spec) -> bool:
+def recorded_devices_filter(
+    conf: cfg.ConfigOpts, ctxt: Any, request_spec: Any,
+) -> bool:
     """Require the device traits of a moving instance's recorded devices.
 
     Returns True when traits were added. Never raises for a missing or

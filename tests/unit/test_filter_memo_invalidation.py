@@ -203,3 +203,30 @@ def test_identity_keys_forget_ids_with_their_objects_when_cleared():
     assert keys.lookup(id(values[1])) is None
     assert keys.lookup(id(values[2])) == numbers[2]
     assert len(keys._kept) == len(keys._numbers_by_id) == 1
+
+
+class _TaggedText(str):
+    """A str subclass: IdentityKeys numbers exact strs only."""
+
+
+@pytest.mark.parametrize("extra_specs", [
+    {"capabilities:cpu_info:vendor": "Intel"},  # answers per cpu_info
+    {"capabilities:cpu_info:vendor": "Intel",   # every host on its own
+     "capabilities:host": "<in> host"},
+], ids=["per value", "per host"])
+@pytest.mark.parametrize("vendors", [("Intel", "AMD"), ("AMD", "Intel")])
+def test_cpu_info_str_subclass_gets_its_own_answer(extra_specs, vendors):
+    """A cpu_info that is a str but not exactly one has no IdentityKeys
+    number: each such host is checked on its own, never given the answer
+    of another host whose value had no number either."""
+    hosts = []
+    for index, vendor in enumerate(vendors):
+        host = inprocess.host_state(_node(index, (_cpu_info(vendor),
+                                                  KVM_X86)))
+        host.cpu_info = _TaggedText(json.dumps(_cpu_info(vendor)))
+        hosts.append(host)
+    spec = inprocess.request_spec(extra_specs, {})
+    passed = _names(CCF().filter_all(hosts, spec))
+    assert passed == {hosts[index].host
+                      for index, vendor in enumerate(vendors)
+                      if vendor == "Intel"}
