@@ -329,7 +329,8 @@ def record_requests(client: PlacementClient) -> RecordingAdapter:
     """Make ``client`` (a ``PlacementClient``) send through a
     :class:`RecordingAdapter`; that adapter."""
     recording = RecordingAdapter(client.adapter)
-    client.adapter = recording
+    # Duck-typed stand-in: the client only calls request() on its adapter.
+    client.adapter = recording  # type: ignore[assignment]
     return recording
 
 
