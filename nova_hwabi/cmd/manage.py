@@ -26,6 +26,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -44,6 +46,11 @@ from nova_hwabi.machine_type import (
 )
 from nova_hwabi.machine_type import transition as transitions
 
+if TYPE_CHECKING:
+    # Imported on use in the functions, as before; here only for the
+    # annotations.
+    from nova_hwabi.machine_type import offered
+
 LOG = logging.getLogger(__name__)
 
 EXIT_OK = 0
@@ -61,6 +68,11 @@ RECORD_PARTIAL = 3
 PROP_NOT_FOUND, PROP_MISSING = 2, 3
 PROP_STATE, PROP_FORMAT, PROP_NAME, PROP_VALUE = 3, 4, 5, 6
 
+# A sub-command: (Nova admin RequestContext, parsed arguments) -> exit code.
+# The context is Nova's object, Any at our boundary; the arguments are
+# oslo.config's argparse namespace with ``conf`` added by _run_command.
+Handler = Callable[[Any, argparse.Namespace], int]
+
 
 class _Output:
     """Prints results as a small table or as JSON."""
@@ -68,7 +80,8 @@ class _Output:
     def __init__(self, fmt: str) -> None:
         self.json = fmt == "json"
 
-    def emit(self, data, rows: list[tuple[str, object]] | None = None):
+    def emit(self, data: Mapping[str, object],
+             rows: list[tuple[str, object]] | None = None) -> None:
         if self.json:
             print(json.dumps(data, indent=2, sort_keys=True))
             return
@@ -81,7 +94,7 @@ def _fail(code: int, message: str) -> int:
     return code
 
 
-def machine_type_get(ctxt, args) -> int:
+def machine_type_get(ctxt: Any, args: argparse.Namespace) -> int:
     """Show an instance's recorded (and pinned) machine type.
 
     Exit codes: 0 found, 1 unexpected error, 2 no such instance,
@@ -99,7 +112,7 @@ def machine_type_get(ctxt, args) -> int:
     return EXIT_OK
 
 
-def machine_type_update(ctxt, args) -> int:
+def machine_type_update(ctxt: Any, args: argparse.Namespace) -> int:
     """Record or change the machine type of a stopped or shelved instance.
 
     Exit codes: 0 updated (or already so), 1 unexpected error, 2 no such
@@ -132,7 +145,7 @@ def machine_type_update(ctxt, args) -> int:
     return EXIT_OK
 
 
-def _machine_type_offers(conf):
+def _machine_type_offers(conf: cfg.ConfigOpts) -> offered.MachineTypeOffers:
     """What hosts offer, per Placement's machine-type traits, for update
     and transition (:class:`offered.MachineTypeOffers`)."""
     from nova_hwabi.machine_type import offered
@@ -140,7 +153,7 @@ def _machine_type_offers(conf):
     return offered.MachineTypeOffers(conf)
 
 
-def _note_skipped(offers) -> None:
+def _note_skipped(offers: offered.MachineTypeOffers) -> None:
     """One line on stderr when the hosts' machine types could not be
     asked; not an error."""
     if offers.skipped:
@@ -149,7 +162,7 @@ def _note_skipped(offers) -> None:
               file=sys.stderr)
 
 
-def machine_type_list_unset(ctxt, args) -> int:
+def machine_type_list_unset(ctxt: Any, args: argparse.Namespace) -> int:
     """List instances without a recorded machine type, cell by cell.
 
     With --limit N, at most N; when more are left, the last line says the
@@ -177,7 +190,7 @@ def machine_type_list_unset(ctxt, args) -> int:
     return LIST_FOUND if found else EXIT_OK
 
 
-def _transition_exit_code(rows) -> int:
+def _transition_exit_code(rows: list[transitions.Row]) -> int:
     outcomes = {row.outcome for row in rows}
     for outcome, code in ((transitions.FAILED, TRANSITION_FAILED),
                           (transitions.REFUSED, TRANSITION_REFUSED),
@@ -187,7 +200,7 @@ def _transition_exit_code(rows) -> int:
     return EXIT_OK
 
 
-def machine_type_transition(ctxt, args) -> int:
+def machine_type_transition(ctxt: Any, args: argparse.Namespace) -> int:
     """Move every instance whose machine type matches --from to --to.
 
     --from is a glob over the pinned or recorded type (pc-i440fx-*, pc) or
@@ -245,12 +258,12 @@ def machine_type_transition(ctxt, args) -> int:
     return _transition_exit_code(result.rows)
 
 
-def _local_host(args):
+def _local_host(args: argparse.Namespace) -> recorder.LocalHost:
     uri = args.connect or libvirt_opts.connection_uri(args.conf)
     return recorder.read_local_host(uri)
 
 
-def machine_type_record(ctxt, args) -> int:
+def machine_type_record(ctxt: Any, args: argparse.Namespace) -> int:
     """Record what this host's instances lack, from their running domains.
 
     What nova-compute records at start-up, for every local domain that is a
@@ -280,13 +293,14 @@ def machine_type_record(ctxt, args) -> int:
     else:
         verb = "would record" if args.dry_run else "recorded"
         for item in results:
+            # The recorder gives a note whenever it has no change to show.
             print("%s %s" % (item.uuid, item.note or "%s: %s" % (
-                verb, item.change.describe())))
+                verb, item.change.describe() if item.change else "-")))
     return RECORD_PARTIAL if any(item.failed for item in results) \
         else EXIT_OK
 
 
-def machine_type_audit(ctxt, args) -> int:
+def machine_type_audit(ctxt: Any, args: argparse.Namespace) -> int:
     """Compare recorded, pinned, running and default machine types.
 
     Flags instances whose record would give them another chipset at their
@@ -323,7 +337,10 @@ def machine_type_audit(ctxt, args) -> int:
     return AUDIT_UNOFFERED if any(unoffered.values()) else EXIT_OK
 
 
-def _audit_offers(ctxt, conf, host, audits):
+def _audit_offers(
+    ctxt: Any, conf: cfg.ConfigOpts, host: recorder.LocalHost,
+    audits: list[recorder.Audit],
+) -> tuple[dict[str, list[str]], str | None]:
     """({uuid: reasons}, None), or ({}, why Placement was not asked)."""
     from nova_hwabi import placement
     from nova_hwabi.machine_type import offered
@@ -331,7 +348,7 @@ def _audit_offers(ctxt, conf, host, audits):
     arches = {domain.uuid: domain.arch for domain in host.domains}
     try:
         offers = offered.Offers(placement.PlacementClient.from_conf(conf))
-        found = {}
+        found: dict[str, list[str]] = {}
         for audit in audits:
             metadata = records.instance_system_metadata(ctxt, audit.uuid)
             found[audit.uuid] = offered.unoffered(
@@ -341,7 +358,7 @@ def _audit_offers(ctxt, conf, host, audits):
         return {}, str(exc)
 
 
-def address_width_audit(ctxt, args) -> int:
+def address_width_audit(ctxt: Any, args: argparse.Namespace) -> int:
     """List passthrough guests whose width here differs from the record.
 
     For each local domain with <maxphysaddr mode='passthrough'> that is a
@@ -367,11 +384,11 @@ def address_width_audit(ctxt, args) -> int:
     return AUDIT_DRIFT if any(row.finding for row in rows) else EXIT_OK
 
 
-def _dash(value) -> str:
+def _dash(value: object) -> str:
     return "-" if value is None else str(value)
 
 
-def image_property_show(ctxt, args) -> int:
+def image_property_show(ctxt: Any, args: argparse.Namespace) -> int:
     """Show one recorded image property, or all of them.
 
     Exit codes: 0 shown, 1 unexpected error, 2 no such instance,
@@ -404,7 +421,8 @@ def _parse_assignments(values: list[str]) -> dict[str, str]:
     return parsed
 
 
-def _change_properties(ctxt, args, changes) -> int:
+def _change_properties(ctxt: Any, args: argparse.Namespace,
+                       changes: dict[str, str | None]) -> int:
     try:
         changed = records.set_image_properties(
             ctxt, args.instance_uuid, changes
@@ -420,7 +438,7 @@ def _change_properties(ctxt, args, changes) -> int:
         name: new for name, (_, new) in changed.items() if new is not None})
     for warning in warnings:
         print("nova-hwabi-manage: warning: %s" % warning, file=sys.stderr)
-    data = {
+    data: dict[str, object] = {
         "instance": args.instance_uuid,
         "changed": {name: {"previous": previous, "new": new}
                     for name, (previous, new) in changed.items()},
@@ -435,7 +453,8 @@ def _change_properties(ctxt, args, changes) -> int:
     return EXIT_OK
 
 
-def _unoffered_warnings(conf, values: dict[str, str]) -> list[str]:
+def _unoffered_warnings(conf: cfg.ConfigOpts,
+                        values: dict[str, str]) -> list[str]:
     """Why no compute host could start the instance with ``values``.
 
     Asks Placement which hosts report Nova's trait of each device value
@@ -446,9 +465,9 @@ def _unoffered_warnings(conf, values: dict[str, str]) -> list[str]:
     from nova_hwabi import placement
     from nova_hwabi.machine_type import offered
 
-    wanted = {name: offered.device_trait(name, value)
+    traits = {name: offered.device_trait(name, value)
               for name, value in values.items()}
-    wanted = {name: trait for name, trait in wanted.items() if trait}
+    wanted = {name: trait for name, trait in traits.items() if trait}
     if not wanted:
         return []
     try:
@@ -468,7 +487,7 @@ def _unoffered_warnings(conf, values: dict[str, str]) -> list[str]:
         return []
 
 
-def image_property_set(ctxt, args) -> int:
+def image_property_set(ctxt: Any, args: argparse.Namespace) -> int:
     """Set device bus/model properties of a stopped or shelved instance.
 
     When Placement is configured ([placement]) and hosts report Nova's
@@ -484,10 +503,13 @@ def image_property_set(ctxt, args) -> int:
         return _fail(PROP_FORMAT, str(exc))
     if not changes:
         return _fail(PROP_FORMAT, "give at least one --property NAME=VALUE")
-    return _change_properties(ctxt, args, changes)
+    # Widened for set_image_properties, where None means unset; it only
+    # reads the mapping, so dict's invariance does not matter here.
+    return _change_properties(
+        ctxt, args, cast("dict[str, str | None]", changes))
 
 
-def image_property_unset(ctxt, args) -> int:
+def image_property_unset(ctxt: Any, args: argparse.Namespace) -> int:
     """Remove device bus/model properties (the driver default applies).
 
     Exit codes as for ``set``.
@@ -505,7 +527,10 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _leaf(subparsers, name, handler, help_text):
+def _leaf(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+    name: str, handler: Handler, help_text: str,
+) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(name, help=help_text,
                                    description=handler.__doc__)
     parser.add_argument("--format", choices=("table", "json"),
@@ -514,7 +539,9 @@ def _leaf(subparsers, name, handler, help_text):
     return parser
 
 
-def _add_command_parsers(subparsers) -> None:
+def _add_command_parsers(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
     machine_type = subparsers.add_parser(
         "machine-type", help="get, update and list instance machine types")
     commands = machine_type.add_subparsers(dest="action", required=True)
@@ -613,13 +640,14 @@ def main(argv: list[str] | None = None) -> int:
     )
 
 
-def _run_command(conf) -> int:
+def _run_command(conf: cfg.ConfigOpts) -> int:
     from nova import context as nova_context
 
     args = conf.category
     args.conf = conf
     try:
-        return args.handler(nova_context.get_admin_context(), args)
+        handler: Handler = args.handler  # set by _leaf per sub-command
+        return handler(nova_context.get_admin_context(), args)
     except Exception as exc:
         # One line for people; the traceback with --debug.
         LOG.debug("Unexpected error", exc_info=True)

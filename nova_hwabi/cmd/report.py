@@ -27,7 +27,9 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast, overload
 
 from oslo_config import cfg
 from oslo_log import log as logging
@@ -200,7 +202,7 @@ def placement_exit_code(exc: placement.PlacementError) -> int:
     return EXIT_PLACEMENT_UNREACHABLE
 
 
-def _fail(code: int, message) -> int:
+def _fail(code: int, message: object) -> int:
     print("nova-hwabi-report: error: %s" % message, file=sys.stderr)
     return code
 
@@ -215,7 +217,9 @@ def _run(conf: cfg.ConfigOpts) -> int:
     _check_sync_options(conf)
     client = placement.PlacementClient.from_conf(conf) if conf.sync else None
     if conf.interval:
-        return _run_forever(conf, client)
+        # _check_sync_options refused --interval without --sync, so there
+        # is a client here.
+        return _run_forever(conf, cast(placement.PlacementClient, client))
     report, result = _report_and_sync(conf, client)
     _output(conf, report, result)
     return EXIT_OK
@@ -234,7 +238,22 @@ def _check_sync_options(conf: cfg.ConfigOpts) -> None:
         )
 
 
-def _report_and_sync(conf: cfg.ConfigOpts, client):
+@overload
+def _report_and_sync(
+    conf: cfg.ConfigOpts, client: placement.PlacementClient
+) -> tuple[host_report.HostReport, placement.SyncResult]: ...
+
+
+@overload
+def _report_and_sync(
+    conf: cfg.ConfigOpts, client: None
+) -> tuple[host_report.HostReport, None]: ...
+
+
+def _report_and_sync(
+    conf: cfg.ConfigOpts, client: placement.PlacementClient | None
+) -> tuple[host_report.HostReport, placement.SyncResult | None]:
+    """The host's report, and what the sync did when there is a client."""
     documents, policy = _documents(conf, TraitPolicy.from_conf(conf))
     report = host_report.build_report(
         documents, policy, max_bytes=conf.hwabi_capabilities.max_xml_bytes
@@ -251,8 +270,9 @@ def _report_and_sync(conf: cfg.ConfigOpts, client):
     return report, result
 
 
-def _provider_name(conf: cfg.ConfigOpts, report) -> str:
-    name = conf.provider or report.hypervisor_hostname
+def _provider_name(conf: cfg.ConfigOpts,
+                   report: host_report.HostReport) -> str:
+    name: str | None = conf.provider or report.hypervisor_hostname
     if not name:
         raise UsageError(
             "--sync needs --provider (or --hostname with --capabilities): "
@@ -261,13 +281,14 @@ def _provider_name(conf: cfg.ConfigOpts, report) -> str:
     return name
 
 
-def _owned(conf: cfg.ConfigOpts):
+def _owned(conf: cfg.ConfigOpts) -> Callable[[str], bool]:
     if conf.hwabi_capabilities.sync_address_space_traits:
         return hwabi_traits.is_owned
     return hwabi_traits.is_owned_custom
 
 
-def _write_provider_config(conf: cfg.ConfigOpts, report) -> None:
+def _write_provider_config(conf: cfg.ConfigOpts,
+                           report: host_report.HostReport) -> None:
     provider = conf.provider or report.hypervisor_hostname
     if not provider:
         raise UsageError("--provider-config needs --provider or --hostname")
@@ -277,7 +298,8 @@ def _write_provider_config(conf: cfg.ConfigOpts, report) -> None:
     LOG.info("Wrote %s for provider %s", conf.provider_config, provider)
 
 
-def _output(conf: cfg.ConfigOpts, report, result) -> None:
+def _output(conf: cfg.ConfigOpts, report: host_report.HostReport,
+            result: placement.SyncResult | None) -> None:
     if conf.format == "json":
         data = report.to_dict()
         if result is not None:
@@ -290,7 +312,7 @@ def _output(conf: cfg.ConfigOpts, report, result) -> None:
         print("placement: " + result.describe())
 
 
-def _sync_dict(result: placement.SyncResult) -> dict:
+def _sync_dict(result: placement.SyncResult) -> dict[str, object]:
     return {
         "provider": {"uuid": result.provider.uuid,
                      "name": result.provider.name},
@@ -304,7 +326,8 @@ def _sync_dict(result: placement.SyncResult) -> dict:
     }
 
 
-def _run_forever(conf: cfg.ConfigOpts, client) -> int:
+def _run_forever(conf: cfg.ConfigOpts,
+                 client: placement.PlacementClient) -> int:
     """Re-read and re-sync every --interval seconds until signalled.
 
     A failed round (Placement down, libvirt restarting) is logged and the
@@ -325,7 +348,9 @@ def _run_forever(conf: cfg.ConfigOpts, client) -> int:
     return EXIT_OK
 
 
-def _documents(conf: cfg.ConfigOpts, policy: TraitPolicy):
+def _documents(
+    conf: cfg.ConfigOpts, policy: TraitPolicy
+) -> tuple[host_report.HostDocuments, TraitPolicy]:
     chosen = [
         name for name in ("connect", "capabilities", "sample")
         if conf[name]
@@ -354,7 +379,7 @@ def _documents(conf: cfg.ConfigOpts, policy: TraitPolicy):
     return host_report.read_live(uri, policy.virt_type), policy
 
 
-def _file_documents(conf: cfg.ConfigOpts):
+def _file_documents(conf: cfg.ConfigOpts) -> host_report.HostDocuments:
     if not conf.libvirt_version:
         raise UsageError(
             "--capabilities needs --libvirt-version X.Y.Z (see "
@@ -372,7 +397,7 @@ def _file_documents(conf: cfg.ConfigOpts):
     )
 
 
-def _maxphysaddr_text(maxphysaddr: dict | None) -> str:
+def _maxphysaddr_text(maxphysaddr: dict[str, Any] | None) -> str:
     # A host CPU may report <maxphysaddr mode='passthrough'/> without bits
     # (cpu_info keeps "bits": null, as Nova's does).
     if maxphysaddr is None:

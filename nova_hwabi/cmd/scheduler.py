@@ -9,7 +9,6 @@ starts. Run it in place of ``nova-scheduler`` to opt in; the options in
 from __future__ import annotations
 
 import importlib
-import sys
 
 
 def main() -> None:
@@ -27,4 +26,6 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # main() returns only when nova-scheduler stopped normally: exit 0, as
+    # the console script does.
+    main()
