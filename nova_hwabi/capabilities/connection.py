@@ -24,8 +24,7 @@ def import_libvirt() -> Any:
         import libvirt  # optional: the nova-hwabi[libvirt] extra
     except ImportError:
         raise LibvirtConnectionError(
-            "libvirt-python is not installed; install nova-hwabi[libvirt] "
-            "or read saved XML with --capabilities"
+            "libvirt-python is not installed; install nova-hwabi[libvirt]"
         ) from None
     # libvirt-python prints every error to stderr by default; the error we
     # raise already carries the message.

@@ -37,6 +37,7 @@ from nova_hwabi.capabilities.errors import LibvirtConnectionError
 from nova_hwabi.cmd import nova_setup
 from nova_hwabi.conf import libvirt as libvirt_opts
 from nova_hwabi.machine_type import (
+    arches,
     devices,
     names,
     recorder,
@@ -225,6 +226,13 @@ def machine_type_transition(ctxt: Any, args: argparse.Namespace) -> int:
         pattern = transitions.parse_pattern(args.source)
     except names.MachineTypeError as exc:
         return _fail(TRANSITION_UNSUPPORTED, str(exc))
+    if not arches.documented_arches(target.name):
+        # Accepted (a board newer than our lists), but a typo would pass
+        # a run that selects nothing: say so before any instance is read.
+        print("nova-hwabi-manage: note: --to %s is in none of QEMU's "
+              "documented machine lists; check the spelling (a newer board "
+              "is accepted per instance, by what hosts offer)" % target.name,
+              file=sys.stderr)
     offers = _machine_type_offers(args.conf)
     try:
         result = records.transition(

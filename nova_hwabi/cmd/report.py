@@ -187,7 +187,9 @@ def main(argv: list[str] | None = None) -> int:
             exc.filename, exc.strerror,
         ))
     except LibvirtConnectionError as exc:
-        return _fail(EXIT_LIBVIRT, exc)
+        # Only this command can read saved XML instead of a live host.
+        return _fail(EXIT_LIBVIRT, "%s (or report on saved XML: "
+                     "--capabilities FILE --libvirt-version X.Y.Z)" % exc)
     except ProviderConfigError as exc:
         return _fail(EXIT_USAGE, exc)
     except placement.PlacementError as exc:
@@ -209,6 +211,12 @@ def _fail(code: int, message: object) -> int:
 
 def _run(conf: cfg.ConfigOpts) -> int:
     if conf.list_samples:
+        others = [name for name in ("sample", "connect", "capabilities")
+                  if conf[name]] + (["sync"] if conf.sync else [])
+        if others:
+            raise UsageError("--list-samples lists the shipped samples "
+                             "and reports on none: drop --%s"
+                             % " and --".join(others))
         if conf.format == "json":
             print(json.dumps(sample_names(), indent=2))
         else:
@@ -370,8 +378,10 @@ def _documents(
     ]
     if misplaced:
         raise UsageError(
-            "%s: only go with --capabilities (saved files); a sample or a "
-            "live host reports its own" % ", ".join(misplaced)
+            "%s: %s only with --capabilities (saved files); a sample or a "
+            "live host reports its own" % (
+                ", ".join(misplaced),
+                "goes" if len(misplaced) == 1 else "go")
         )
     if conf.sample:
         return host_report.read_sample(conf.sample, policy)

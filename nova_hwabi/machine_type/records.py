@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from oslo_log import log as logging
+from oslo_utils import uuidutils
 
 from nova_hwabi.machine_type import arches, devices, names, updates
 from nova_hwabi.machine_type.sysmeta import (
@@ -87,6 +88,10 @@ def _nova() -> tuple[Any, Any, Any]:
 def _locate(ctxt: Any, instance_uuid: str) -> tuple[Any, Any]:
     """The instance's cell mapping and the instance, with system metadata."""
     nova_context, exception, objects = _nova()
+    if not uuidutils.is_uuid_like(instance_uuid):
+        raise UnknownInstanceError(
+            "%r is not an instance UUID (openstack server list shows them)"
+            % instance_uuid)
     try:
         mapping = objects.InstanceMapping.get_by_instance_uuid(
             ctxt, instance_uuid
@@ -248,6 +253,10 @@ class UnsetInstance:
 def _cells(ctxt: Any, cell_uuid: str | None) -> list[Any]:
     _, exception, objects = _nova()
     if cell_uuid:
+        if not uuidutils.is_uuid_like(cell_uuid):
+            raise UnknownCellError(
+                "%r is not a cell UUID (nova-manage cell_v2 list_cells "
+                "shows them)" % cell_uuid)
         try:
             return [objects.CellMapping.get_by_uuid(ctxt, cell_uuid)]
         except exception.CellMappingNotFound:

@@ -357,6 +357,16 @@ BATCH = {
     "transition-no-cell": ((MT, "transition", "--from", "pc-q35-*", "--to",
                             "pc-q35-8.2", "--cell-uuid", NO_SUCH_CELL), 2,
                            NO_SUCH_CELL),
+    # A name in no documented list is accepted (a newer board), but a typo
+    # must not pass silently when nothing is selected.
+    "transition-unknown-to": ((MT, "transition", "--from", "pseries-*",
+                               "--to", "banana", "--dry-run"), 0, None),
+    # Not UUIDs at all: said so, with where to find the right ones.
+    "get-not-a-uuid": ((MT, "get", "not-a-uuid"), 2,
+                       "'not-a-uuid' is not an instance UUID"),
+    "list-unset-cell-not-a-uuid": ((MT, "list-unset", "--cell-uuid",
+                                    "notauuid"), 2,
+                                   "'notauuid' is not a cell UUID"),
     "show": ((IP, "show", _uuid(TO_SHOW), "hw_disk_bus"), 0, None),
     "list": ((IP, "list", _uuid(TO_SHOW), *J), 0, None),
     "show-missing": ((IP, "show", _uuid(TO_SHOW), "hw_scsi_model"), 3,
@@ -442,6 +452,12 @@ def test_exit_code_and_error_line(batch, name):
         # guest will see.
         (line,) = result.stderr.strip().splitlines()
         assert "WARNING" in line and "Forcing instance" in line
+    elif name == "transition-unknown-to":
+        # The note is said before any instance is read (notes are
+        # stripped from ``result`` above).
+        assert ("nova-hwabi-manage: note: --to banana is in none of QEMU's "
+                "documented machine lists") in batch[name].stderr
+        assert result.stderr == ""
     elif code == 0 or name in ANSWERS:
         assert result.stderr == ""
     else:
