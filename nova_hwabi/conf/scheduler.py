@@ -2,6 +2,8 @@
 
 from oslo_config import cfg
 
+from nova_hwabi.machine_type.defaults import ARCHITECTURES
+
 GROUP = cfg.OptGroup(
     "hwabi_scheduler",
     title="nova-hwabi scheduler",
@@ -19,17 +21,9 @@ _WIDTH_CHOICES = (
      "operator must keep moves between similar hosts)."),
 )
 
-# The architectures Nova accepts in hw_architecture (its
-# nova.objects.fields.Architecture.ALL, the same in Nova 32, 33 and 34;
-# a unit test compares them). Kept here so that reading the option does
-# not import Nova.
-GUEST_ARCHES = (
-    "alpha", "armv6", "armv7l", "armv7b", "aarch64", "cris", "i686", "ia64",
-    "lm32", "m68k", "microblaze", "microblazeel", "mips", "mipsel",
-    "mips64", "mips64el", "openrisc", "parisc", "parisc64", "ppc", "ppcle",
-    "ppc64", "ppc64le", "ppcemb", "s390", "s390x", "sh4", "sh4eb", "sparc",
-    "sparc64", "unicore32", "x86_64", "xtensa", "xtensaeb",
-)
+# Nova's architecture names (one list, kept equal to Nova's by a unit
+# test); reading the option does not import Nova.
+GUEST_ARCHES = ARCHITECTURES
 
 OPTS = [
     cfg.StrOpt(
