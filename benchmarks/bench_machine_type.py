@@ -24,14 +24,14 @@ does (threading backend, ``parse_args`` with the nova.conf,
 ``objects.register_all``):
 
 - baseline: the set-up alone, nothing listed;
-- ours: ``records.list_unset(ctxt)``, all cells, filtered in SQL;
-- ours, paged: ``records.list_unset(ctxt, limit=--page, marker=...)``
+- ours: ``listings.list_unset(ctxt)``, all cells, filtered in SQL;
+- ours, paged: ``listings.list_unset(ctxt, limit=--page, marker=...)``
   resumed with each page's ``next_marker`` until none is left, keeping
   only the UUIDs;
 - Nova 34: ``machine_type_utils.get_instances_without_type(ctxt)``, which
   loads every instance of every cell with its system metadata and
   filters in Python;
-- transition: ``records.transition(ctxt, pc-q35-*, pc-q35-8.2,
+- transition: ``listings.transition(ctxt, pc-q35-*, pc-q35-8.2,
   dry_run=True)`` in one run, and in runs of ``--page`` instances
   resumed with ``next_marker``: the same keyset paging, over the
   instances with a recorded or pinned type (nothing is written).
@@ -265,7 +265,7 @@ def child(args) -> None:
         sys.stdout.flush()
         os._exit(0)
     if args.child in ("ours", "paged", "transition", "transition-paged"):
-        from nova_hwabi.machine_type import names, records, transition
+        from nova_hwabi.machine_type import listings, names, transition
 
         pattern = transition.parse_pattern(TRANSITION_FROM)
         target = names.parse_machine_type(TRANSITION_TO)
@@ -278,12 +278,12 @@ def child(args) -> None:
         nova_context.CELL_TIMEOUT = args.timeout
 
     def ours():
-        return records.list_unset(ctxt)
+        return listings.list_unset(ctxt)
 
     def paged():
         found, marker = [], None
         while True:
-            page = records.list_unset(ctxt, limit=args.page, marker=marker)
+            page = listings.list_unset(ctxt, limit=args.page, marker=marker)
             found.extend(item.uuid for item in page)
             marker = page.next_marker
             if marker is None:
@@ -293,12 +293,12 @@ def child(args) -> None:
         return machine_type_utils.get_instances_without_type(ctxt)
 
     def transition_all():
-        return records.transition(ctxt, pattern, target, dry_run=True).rows
+        return listings.transition(ctxt, pattern, target, dry_run=True).rows
 
     def transition_paged():
         rows, marker = [], None
         while True:
-            result = records.transition(ctxt, pattern, target,
+            result = listings.transition(ctxt, pattern, target,
                                         limit=args.page, marker=marker,
                                         dry_run=True)
             rows.extend(result.rows)

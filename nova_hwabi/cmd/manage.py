@@ -39,6 +39,7 @@ from nova_hwabi.conf import libvirt as libvirt_opts
 from nova_hwabi.machine_type import (
     arches,
     devices,
+    listings,
     names,
     recorder,
     records,
@@ -173,9 +174,9 @@ def machine_type_list_unset(ctxt: Any, args: argparse.Namespace) -> int:
     bad --limit or --marker (usage error), 3 instances found (listed).
     """
     try:
-        found = records.list_unset(ctxt, cell_uuid=args.cell_uuid,
-                                   limit=args.limit, marker=args.marker)
-    except (records.UnknownCellError, records.InvalidMarkerError) as exc:
+        found = listings.list_unset(ctxt, cell_uuid=args.cell_uuid,
+                                    limit=args.limit, marker=args.marker)
+    except (listings.UnknownCellError, listings.InvalidMarkerError) as exc:
         return _fail(LIST_NO_CELL, str(exc))
     if _Output(args.format).json:
         print(json.dumps({"instances": [item.__dict__ for item in found],
@@ -235,12 +236,12 @@ def machine_type_transition(ctxt: Any, args: argparse.Namespace) -> int:
               file=sys.stderr)
     offers = _machine_type_offers(args.conf)
     try:
-        result = records.transition(
+        result = listings.transition(
             ctxt, pattern, target, cell_uuid=args.cell_uuid,
             limit=args.limit, marker=args.marker, dry_run=args.dry_run,
             default_arch=args.conf.hwabi_scheduler.default_guest_arch,
             offered_for=offers)
-    except (records.UnknownCellError, records.InvalidMarkerError) as exc:
+    except (listings.UnknownCellError, listings.InvalidMarkerError) as exc:
         return _fail(TRANSITION_NO_CELL, str(exc))
     _note_skipped(offers)
     summary = transitions.summarise(result.rows)

@@ -42,7 +42,7 @@ from oslo_upgradecheck import upgradecheck
 
 from nova_hwabi import placement
 from nova_hwabi.cmd import nova_setup
-from nova_hwabi.machine_type import defaults, offered, records
+from nova_hwabi.machine_type import defaults, listings, offered
 
 
 def operator_mode_differences(
@@ -82,7 +82,7 @@ class Checks(upgradecheck.UpgradeCommands):
         return ": " + ", ".join(sorted(uuids)) if self._verbose else ""
 
     def _check_unset_machine_types(self) -> upgradecheck.Result:
-        missing = records.list_unset(self._context())
+        missing = listings.list_unset(self._context())
         if not missing:
             return upgradecheck.Result(upgradecheck.Code.SUCCESS)
         named = ", ".join(item.uuid for item in missing[:_EXAMPLES])
@@ -105,7 +105,7 @@ class Checks(upgradecheck.UpgradeCommands):
         return upgradecheck.Result(upgradecheck.Code.SUCCESS)
 
     def _check_offered_machine_types(self) -> upgradecheck.Result:
-        pinned = records.pinned_instances(self._context())
+        pinned = listings.pinned_instances(self._context())
         if not pinned:
             return upgradecheck.Result(upgradecheck.Code.SUCCESS)
         try:
@@ -169,7 +169,7 @@ class Checks(upgradecheck.UpgradeCommands):
         return missing, deprecated
 
     def _check_offered_devices(self) -> upgradecheck.Result:
-        recorded = records.recorded_devices(self._context())
+        recorded = listings.recorded_devices(self._context())
         if not recorded:
             return upgradecheck.Result(upgradecheck.Code.SUCCESS)
         try:

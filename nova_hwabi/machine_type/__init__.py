@@ -16,9 +16,10 @@ The rules, pure and importable without Nova:
   ``check_machine_type_arch``, ``documented_arches``).
 
 On Nova's instance records: the recording hooks
-(:mod:`~nova_hwabi.machine_type.hooks`), the records across cells
-(:mod:`~nova_hwabi.machine_type.records`), the recorder, the audits and the
-transition.
+(:mod:`~nova_hwabi.machine_type.hooks`), one instance's reads and writes
+(:mod:`~nova_hwabi.machine_type.records`), the listings across cells and
+the fleet transition (:mod:`~nova_hwabi.machine_type.listings`), the
+recorder, the audits and the transition rules.
 
 Public API::
 

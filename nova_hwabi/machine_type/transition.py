@@ -1,7 +1,7 @@
 """Fleet machine-type transitions: which instances, and what happens.
 
 Pure functions, no Nova import (the database side is
-:func:`nova_hwabi.machine_type.records.transition`):
+:func:`nova_hwabi.machine_type.listings.transition`):
 
 * :func:`parse_pattern` reads ``--from``: a glob over machine type names
   (``pc-i440fx-*``, ``pc-q35-rhel9.?.0``, an exact name such as ``pc``) or

@@ -38,7 +38,14 @@ from nova import objects, test
 from nova.cmd import manage as nova_manage
 from nova.virt.libvirt import machine_type_utils as upstream
 
-from nova_hwabi.machine_type import arches, devices, names, records, updates
+from nova_hwabi.machine_type import (
+    arches,
+    devices,
+    listings,
+    names,
+    records,
+    updates,
+)
 from nova_hwabi.testing import fixtures as hwabi_fixtures
 
 
@@ -102,7 +109,7 @@ NO_SPEC = STOPPED_2
 
 @ddt.ddt
 class TestMachineTypeRecords(test.TestCase):
-    """records.* against two real cells plus cell0."""
+    """records.* and listings.* against two real cells plus cell0."""
 
     NUMBER_OF_CELLS = 2
 
@@ -499,7 +506,7 @@ class TestMachineTypeRecords(test.TestCase):
     # -- list_unset --
 
     def _unset(self, **kwargs):
-        return records.list_unset(self.context, **kwargs)
+        return listings.list_unset(self.context, **kwargs)
 
     def _walk_order(self, numbers=tuple(UNSET)):
         """``numbers`` as list_unset walks them: cells by UUID, each in
@@ -613,11 +620,11 @@ class TestMachineTypeRecords(test.TestCase):
     )
     @ddt.unpack
     def test_bad_markers_are_refused(self, marker, why):
-        with pytest.raises(records.InvalidMarkerError, match=why):
+        with pytest.raises(listings.InvalidMarkerError, match=why):
             self._unset(marker=marker, limit=2)
 
     def test_unknown_cell(self):
-        with pytest.raises(records.UnknownCellError):
+        with pytest.raises(listings.UnknownCellError):
             self._unset(cell_uuid="11111111-2222-4333-8444-555555555555")
 
     # -- image properties --

@@ -25,7 +25,7 @@ import pytest
 from nova import context as nova_context
 from nova import objects, test
 
-from nova_hwabi.machine_type import names, records
+from nova_hwabi.machine_type import listings, names, sysmeta
 from nova_hwabi.machine_type import transition as tr
 from nova_hwabi.testing import fixtures as hwabi_fixtures
 
@@ -77,9 +77,9 @@ class TestTransition(test.TestCase):
             self.context, self.cell_mappings[INSTANCES[number][0]])
 
     def _create(self, number, cell_name, vm_state, recorded, pinned):
-        metadata = {records.RECORDED_KEY: recorded}
+        metadata = {sysmeta.RECORDED_KEY: recorded}
         if pinned:
-            metadata[records.PINNED_KEY] = pinned
+            metadata[sysmeta.PINNED_KEY] = pinned
         with self._cell(number) as cctxt:
             objects.Instance(
                 context=cctxt, uuid=_uuid(number), vm_state=vm_state,
@@ -134,11 +134,11 @@ class TestTransition(test.TestCase):
         with self._cell(number) as cctxt:
             instance = objects.Instance.get_by_uuid(
                 cctxt, _uuid(number), expected_attrs=["system_metadata"])
-            instance.system_metadata[records.ARCH_KEY] = arch
+            instance.system_metadata[sysmeta.ARCH_KEY] = arch
             instance.save()
 
     def _run(self, pattern=RANGE, target=TARGET, **kwargs):
-        return records.transition(self.context, pattern, target, **kwargs)
+        return listings.transition(self.context, pattern, target, **kwargs)
 
     @staticmethod
     def _outcomes(result):
@@ -161,15 +161,15 @@ class TestTransition(test.TestCase):
         for number in (STOPPED_OLD, OFFLOADED_OLD, ALIAS_PINNED_OLD,
                        NO_SPEC):
             metadata = self._metadata(number)
-            assert metadata[records.RECORDED_KEY] == "pc-q35-7.2"
-            assert metadata[records.PINNED_KEY] == "pc-q35-7.2"
+            assert metadata[sysmeta.RECORDED_KEY] == "pc-q35-7.2"
+            assert metadata[sysmeta.PINNED_KEY] == "pc-q35-7.2"
         for number in (STOPPED_OLD, OFFLOADED_OLD, ALIAS_PINNED_OLD):
             assert self._spec_type(number) == "pc-q35-7.2"
         # Left alone: active, failed, and everything not selected.
         for number in (ACTIVE_OLD, NO_MAPPING, NEWER, OTHER_FAMILY,
                        OTHER_VARIANT, BUILDING):
             recorded = INSTANCES[number][2]
-            assert self._metadata(number)[records.RECORDED_KEY] == recorded
+            assert self._metadata(number)[sysmeta.RECORDED_KEY] == recorded
         assert self._spec_type(ACTIVE_OLD) == "pc-q35-3.1"
         failed = next(row for row in result.rows
                       if row.outcome == tr.FAILED)
@@ -214,8 +214,8 @@ class TestTransition(test.TestCase):
         # Pinned to the target already, but recorded as the alias q35:
         # the record becomes the versioned type.
         assert outcomes[_uuid(ALIAS_PINNED_OLD)] == tr.UPDATED
-        assert self._metadata(NEWER)[records.RECORDED_KEY] == "pc-q35-5.0"
-        assert (self._metadata(OTHER_FAMILY)[records.RECORDED_KEY]
+        assert self._metadata(NEWER)[sysmeta.RECORDED_KEY] == "pc-q35-5.0"
+        assert (self._metadata(OTHER_FAMILY)[sysmeta.RECORDED_KEY]
                 == "pc-i440fx-3.0")
 
     def test_pages_walk_the_same_rows_as_one_run(self):
@@ -237,7 +237,7 @@ class TestTransition(test.TestCase):
         second = self._run(limit=3, marker=first.next_marker)
         rows = first.rows + second.rows
         assert [row.uuid for row in rows] == self._selected()
-        assert self._metadata(NO_SPEC)[records.RECORDED_KEY] == "pc-q35-7.2"
+        assert self._metadata(NO_SPEC)[sysmeta.RECORDED_KEY] == "pc-q35-7.2"
 
     def test_dry_run_writes_nothing(self):
         before = self._all_metadata()
@@ -254,11 +254,11 @@ class TestTransition(test.TestCase):
         assert {row.cell for row in result.rows} == {cell2}
         assert sorted(self._outcomes(result)) == sorted(
             _uuid(n) for n in (OFFLOADED_OLD, ALIAS_PINNED_OLD, NO_SPEC))
-        assert self._metadata(STOPPED_OLD)[records.RECORDED_KEY] == (
+        assert self._metadata(STOPPED_OLD)[sysmeta.RECORDED_KEY] == (
             "pc-q35-2.12")
 
     def test_unknown_cell(self):
-        self.assertRaises(records.UnknownCellError, self._run,
+        self.assertRaises(listings.UnknownCellError, self._run,
                           cell_uuid="99999999-0000-4000-8000-000000000000")
 
     def test_instance_uuid_markers_resume_after_that_instance(self):
@@ -282,7 +282,7 @@ class TestTransition(test.TestCase):
     @ddt.unpack
     def test_bad_markers_are_refused(self, marker, why):
         before = self._all_metadata()
-        with pytest.raises(records.InvalidMarkerError, match=why):
+        with pytest.raises(listings.InvalidMarkerError, match=why):
             self._run(marker=marker)
         assert self._all_metadata() == before
 
@@ -292,9 +292,9 @@ class TestTransition(test.TestCase):
         other = next(mapping.uuid for name, mapping in
                      self.cell_mappings.items()
                      if name in ("cell1", "cell2") and mapping.uuid != cell)
-        with pytest.raises(records.InvalidMarkerError, match="--cell-uuid"):
+        with pytest.raises(listings.InvalidMarkerError, match="--cell-uuid"):
             self._run(marker=first.next_marker, cell_uuid=other)
-        with pytest.raises(records.InvalidMarkerError, match="no such"):
+        with pytest.raises(listings.InvalidMarkerError, match="no such"):
             self._run(marker=first.rows[0].uuid, cell_uuid=other)
 
     @ddt.data(
@@ -328,6 +328,6 @@ class TestTransition(test.TestCase):
             else:
                 assert row.outcome == (tr.WOULD_UPDATE if dry_run
                                        else tr.UPDATED)
-        recorded = self._metadata(STOPPED_OLD)[records.RECORDED_KEY]
+        recorded = self._metadata(STOPPED_OLD)[sysmeta.RECORDED_KEY]
         assert recorded == ("pc-q35-2.12" if why else "pc-q35-7.2")
         assert (arch or "x86_64", "pc-q35-7.2") in asked
