@@ -46,8 +46,6 @@ LOG = logging.getLogger(__name__)
 # ``arch`` (see arches.check_machine_type_arch), None when none report.
 OfferedFor = Callable[[str, str], "Iterable[str] | None"]
 
-UPDATABLE_VM_STATES = ("stopped", "shelved", "shelved_offloaded")
-
 
 class RecordError(Exception):
     """An instance record could not be read or changed."""
@@ -155,11 +153,11 @@ def get_machine_type(ctxt: Any, instance_uuid: str) -> InstanceMachineType:
 
 
 def _check_updatable(instance: Any) -> None:
-    if instance.vm_state not in UPDATABLE_VM_STATES:
+    if instance.vm_state not in updates.UPDATABLE_VM_STATES:
         raise InvalidStateError(
             "instance %s is %s: stop or shelve it first (allowed: %s)"
             % (instance.uuid, instance.vm_state,
-               ", ".join(UPDATABLE_VM_STATES))
+               ", ".join(updates.UPDATABLE_VM_STATES))
         )
 
 

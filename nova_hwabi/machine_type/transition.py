@@ -38,8 +38,6 @@ REFUSED = "refused"
 FAILED = "failed"
 OUTCOMES = (UPDATED, WOULD_UPDATE, UNCHANGED, NEEDS_STOP, REFUSED, FAILED)
 
-UPDATABLE_VM_STATES = ("stopped", "shelved", "shelved_offloaded")
-
 RANGE_SEPARATOR = ".."
 _GLOB_CHARACTERS = re.compile(r"[A-Za-z0-9._\-*?\[\]!]+")
 
@@ -264,7 +262,7 @@ def plan(candidate: Candidate, target: names.MachineType,
             check_arch(candidate.arch)
         except names.MachineTypeError as exc:
             return _row(candidate, target, REFUSED, str(exc))
-    if candidate.vm_state not in UPDATABLE_VM_STATES:
+    if candidate.vm_state not in updates.UPDATABLE_VM_STATES:
         return _row(candidate, target, NEEDS_STOP,
                     "instance is %s: stop or shelve it, then run the "
                     "transition again" % candidate.vm_state)

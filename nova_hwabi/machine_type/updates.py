@@ -21,6 +21,11 @@ from nova_hwabi.machine_type.names import (
     as_machine_type,
 )
 
+# The vm_states in which an instance's machine type or device properties
+# may change: the guest is not running, its next start reads the record
+# (the states nova-manage's libvirt update_machine_type accepts).
+UPDATABLE_VM_STATES = ("stopped", "shelved", "shelved_offloaded")
+
 _FORCE_HINT = (
     "; changing it would change the guest's virtual hardware (its ABI) at "
     "its next start: rebuild the instance instead, or repeat the command "
