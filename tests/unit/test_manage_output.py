@@ -27,7 +27,7 @@ def test_set_table_shows_previous_and_new(stored, capsys):
     args = argparse.Namespace(
         instance_uuid=UUID, format="table", conf=None,
         property=["hw_disk_bus=sata", "hw_vif_model=e1000"])
-    assert manage.image_property_set(None, args) == manage.EXIT_OK
+    assert manage.image_property_set(None, args) == manage.ChangeExit.OK
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(None, 1) for line in lines] == [
         ["instance", UUID],
@@ -39,7 +39,7 @@ def test_set_table_shows_previous_and_new(stored, capsys):
 def test_unset_table_says_unset(stored, capsys):
     args = argparse.Namespace(instance_uuid=UUID, format="table",
                               conf=None, properties=["hw_disk_bus"])
-    assert manage.image_property_unset(None, args) == manage.EXIT_OK
+    assert manage.image_property_unset(None, args) == manage.ChangeExit.OK
     out = capsys.readouterr().out
     assert "hw_disk_bus          ide -> - (unset)" in out
     assert "{" not in out
