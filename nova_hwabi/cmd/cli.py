@@ -18,6 +18,7 @@ import inspect
 import json
 import textwrap
 from collections.abc import Iterable
+
 # The width help text is wrapped to, as argparse's default on a terminal
 # of 80 columns.
 _WIDTH = 78
