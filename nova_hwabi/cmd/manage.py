@@ -66,29 +66,37 @@ class CommonExit(cli.ExitCodes):
 # Each sub-command's own codes, as nova-manage's libvirt and
 # image_property commands where it has the command.
 class GetExit(cli.ExitCodes):
+    """Exit codes of ``machine-type get``."""
+
     OK = 0, "found"
     NOT_FOUND = 2, "no such instance, or not an instance UUID"
     NO_TYPE = 3, "no machine type recorded"
 
 
 class UpdateExit(cli.ExitCodes):
+    """Exit codes of ``machine-type update``."""
+
     OK = 0, "updated (or already so)"
     NOT_FOUND = 2, "no such instance, or not an instance UUID"
     STATE = 3, "vm_state not stopped or shelved"
-    REFUSED = (4, "change refused: family, variant, downgrade, unpinning, a "
-               "type the instance's architecture cannot run or no compute "
-               "host of it offers per Placement (--force makes these "
-               "warnings)")
+    REFUSED = (4, "change refused: family, variant, downgrade, unpinning, "
+               "or a type the instance's architecture cannot run or no "
+               "compute host of that architecture offers per Placement "
+               "(--force makes these warnings)")
     UNSUPPORTED = 5, "unsupported machine type name"
 
 
 class ListUnsetExit(cli.ExitCodes):
+    """Exit codes of ``machine-type list-unset``."""
+
     NONE = 0, "no instance without a recorded machine type"
     USAGE = 2, "no such cell, or a bad --limit or --marker"
     FOUND = 3, "instances found (listed)"
 
 
 class TransitionExit(cli.ExitCodes):
+    """Exit codes of ``machine-type transition``."""
+
     OK = 0, ("every selected instance is on --to (or would be, with "
              "--dry-run; also when none is selected)")
     USAGE = 2, "no such cell, or a bad --limit or --marker"
@@ -99,6 +107,8 @@ class TransitionExit(cli.ExitCodes):
 
 
 class RecordExit(cli.ExitCodes):
+    """Exit codes of ``machine-type record``."""
+
     OK = 0, "done"
     NO_LIBVIRT = 2, "libvirt unreachable"
     PARTIAL = 3, ("some instances could not be recorded (each printed with "
@@ -106,6 +116,8 @@ class RecordExit(cli.ExitCodes):
 
 
 class AuditExit(cli.ExitCodes):
+    """Exit codes of ``machine-type audit``."""
+
     OK = 0, "no finding"
     NO_LIBVIRT = 2, "libvirt unreachable"
     DRIFT = 3, "drift found"
@@ -113,6 +125,8 @@ class AuditExit(cli.ExitCodes):
 
 
 class WidthAuditExit(cli.ExitCodes):
+    """Exit codes of ``address-width audit``."""
+
     OK = 0, "every passthrough guest at its recorded width"
     NO_LIBVIRT = 2, "libvirt unreachable"
     FLAGGED = 3, ("guests listed whose width differs, is not recorded or "
@@ -120,12 +134,16 @@ class WidthAuditExit(cli.ExitCodes):
 
 
 class ShowExit(cli.ExitCodes):
+    """Exit codes of ``image-property show`` and ``list``."""
+
     OK = 0, "shown"
     NOT_FOUND = 2, "no such instance, or not an instance UUID"
     MISSING = 3, "property not recorded"
 
 
 class ChangeExit(cli.ExitCodes):
+    """Exit codes of ``image-property set`` and ``unset``."""
+
     OK = 0, "done"
     NOT_FOUND = 2, "no such instance, or not an instance UUID"
     STATE = 3, "vm_state not stopped or shelved"
