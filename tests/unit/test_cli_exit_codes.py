@@ -18,7 +18,7 @@ from docutils import nodes
 from docutils.core import publish_doctree
 from oslo_config import cfg
 
-from nova_hwabi.cmd import cli, manage, report, status
+from nova_hwabi.cmd import cli, demo, manage, report, status
 
 CLI_DOCS = Path(__file__).parents[2] / "doc" / "source" / "cli"
 # The reference's row for the codes every manage sub-command shares.
@@ -169,9 +169,25 @@ def test_status_help_lists_the_table(capsys):
         status.UpgradeCheckExit)
 
 
+# -- nova-hwabi-demo ------------------------------------------------------
+
+def test_demo_reference_codes_are_the_table():
+    assert documented_per_command(CLI_DOCS / "nova-hwabi-demo.rst") == [
+        int(code) for code in demo.DemoExit]
+
+
+def test_demo_help_lists_the_table(capsys):
+    with pytest.raises(SystemExit) as stopped:
+        demo.main(["--help"])
+    assert stopped.value.code == 0
+    assert help_exit_codes(capsys.readouterr().out) == _meanings(
+        demo.DemoExit)
+
+
 # -- the tables themselves ----------------------------------------------------
 
 TABLES = [manage.CommonExit, report.ReportExit, status.UpgradeCheckExit,
+          demo.DemoExit,
           *{leaf.get_default("exit_codes")
             for leaf in MANAGE_LEAVES.values()}]
 
