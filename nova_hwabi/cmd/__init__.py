@@ -10,6 +10,8 @@ device models of instances, and the address-width audit.
 with nova-hwabi's request filters.
 ``nova-hwabi-demo`` (:mod:`~nova_hwabi.cmd.demo`): the end-to-end demo.
 :mod:`~nova_hwabi.cmd.nova_setup` starts the admin commands as nova-manage
-starts and checks their configuration. Each command documents its exit
-codes in its ``--help``.
+starts and checks their configuration; :mod:`~nova_hwabi.cmd.cli` holds
+their convention: an exit-code table per command (or sub-command) that its
+``--help`` is generated from and its handlers return by name, and the
+``--format table|json`` printer.
 """

@@ -5,8 +5,9 @@ registers the sample hosts shipped with nova-hwabi, syncs their traits and
 runs boot requests through the translator, Placement and the host filters;
 then records sample guests in Nova's databases, changes the default
 machine type from pc to q35, shows what keeps each guest's chipset and
-audits them. Exit code 0 when every step worked and every request and
-guest ended as expected, 1 otherwise.
+audits them.
+
+Exit codes: :class:`DemoExit`, which ``--help`` lists.
 """
 
 from __future__ import annotations
@@ -16,14 +17,24 @@ import logging
 import sys
 import warnings
 
+from nova_hwabi.cmd import cli
+
+
+class DemoExit(cli.ExitCodes):
+    """Exit codes of ``nova-hwabi-demo``."""
+
+    OK = 0, "every request and guest ended as expected"
+    FAILED = 1, ("a step failed, or a request or guest ended otherwise than "
+                 "expected")
+
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``nova-hwabi-demo``."""
     parser = argparse.ArgumentParser(
         prog="nova-hwabi-demo",
-        description=__doc__.split("\n\n")[1].replace("\n", " "),
-        epilog="exit codes: 0 every request and guest as expected; 1 "
-               "otherwise",
+        description=cli.paragraphs(__doc__.split("\n\n")[1]),
+        epilog=cli.exit_codes_epilog(DemoExit),
+        formatter_class=cli.HELP_FORMATTER,
     )
     parser.add_argument("--verbose", action="store_true",
                         help="show the filters' and Placement's logs")
@@ -52,10 +63,11 @@ def main(argv: list[str] | None = None) -> int:
               "this Python environment (%s): pip install 'nova-hwabi[demo]' "
               "-c constraints/nova-34.txt, or run scripts/demo"
               % sys.executable, file=sys.stderr)
-        return 1
+        return DemoExit.FAILED
     from nova_hwabi.demo.run import run  # imports Nova: keep --help fast
 
-    return run()
+    # run() says 0 when every step worked and every verdict held.
+    return DemoExit.OK if run() == DemoExit.OK else DemoExit.FAILED
 
 
 if __name__ == "__main__":

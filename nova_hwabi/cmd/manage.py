@@ -16,17 +16,18 @@ cell through the API database, prints a table or ``--format json``.
   image-property set UUID --property NAME=VALUE [--property ...]
   image-property unset UUID PROPERTY [PROPERTY ...]
 
-Exit codes follow nova-manage's for the same commands; see each command's
-help and the README. Every command exits 78 (EXIT_CONFIG) when the
-configuration is unusable, with one line naming the option and the file.
+Exit codes follow nova-manage's for the same commands: each sub-command
+has its table (an ExitCodes class below) that its --help lists and
+handlers return by name. Every command exits 78 (CommonExit.CONFIG) when
+the configuration is unusable, with one line naming the option and the
+file.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from oslo_config import cfg
@@ -34,7 +35,7 @@ from oslo_log import log as logging
 
 from nova_hwabi import values
 from nova_hwabi.capabilities.errors import LibvirtConnectionError
-from nova_hwabi.cmd import nova_setup
+from nova_hwabi.cmd import cli, nova_setup
 from nova_hwabi.conf import libvirt as libvirt_opts
 from nova_hwabi.machine_type import (
     arches,
@@ -55,40 +56,108 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 
-EXIT_OK = 0
-EXIT_UNEXPECTED = 1
-EXIT_CONFIG = nova_setup.EXIT_CONFIG
+class CommonExit(cli.ExitCodes):
+    """Exit codes every sub-command shares."""
 
-# Exit codes per command, as nova-manage's libvirt and image_property ones.
-GET_NOT_FOUND, GET_NO_TYPE = 2, 3
-UPDATE_NOT_FOUND, UPDATE_STATE, UPDATE_INVALID, UPDATE_UNSUPPORTED = 2, 3, 4, 5
-LIST_NO_CELL, LIST_FOUND = 2, 3
-(TRANSITION_NO_CELL, TRANSITION_NEEDS_STOP, TRANSITION_REFUSED,
- TRANSITION_UNSUPPORTED, TRANSITION_FAILED) = 2, 3, 4, 5, 6
-LOCAL_NO_LIBVIRT, AUDIT_DRIFT, AUDIT_UNOFFERED = 2, 3, 4
-RECORD_PARTIAL = 3
-PROP_NOT_FOUND, PROP_MISSING = 2, 3
-PROP_STATE, PROP_FORMAT, PROP_NAME, PROP_VALUE = 3, 4, 5, 6
+    UNEXPECTED = 1, "unexpected error (one line; the traceback with --debug)"
+    CONFIG = (nova_setup.EXIT_CONFIG, "the configuration cannot be used: "
+              "one line names the option and the file")
 
-# A sub-command: (Nova admin RequestContext, parsed arguments) -> exit code.
-# The context is Nova's object, Any at our boundary; the arguments are
-# oslo.config's argparse namespace with ``conf`` added by _run_command.
+
+# Each sub-command's own codes, as nova-manage's libvirt and
+# image_property commands where it has the command.
+class GetExit(cli.ExitCodes):
+    """Exit codes of ``machine-type get``."""
+
+    OK = 0, "found"
+    NOT_FOUND = 2, "no such instance, or not an instance UUID"
+    NO_TYPE = 3, "no machine type recorded"
+
+
+class UpdateExit(cli.ExitCodes):
+    """Exit codes of ``machine-type update``."""
+
+    OK = 0, "updated (or already so)"
+    NOT_FOUND = 2, "no such instance, or not an instance UUID"
+    STATE = 3, "vm_state not stopped or shelved"
+    REFUSED = (4, "change refused: family, variant, downgrade, unpinning, "
+               "or a type the instance's architecture cannot run or no "
+               "compute host of that architecture offers per Placement "
+               "(--force makes these warnings)")
+    UNSUPPORTED = 5, "unsupported machine type name"
+
+
+class ListUnsetExit(cli.ExitCodes):
+    """Exit codes of ``machine-type list-unset``."""
+
+    NONE = 0, "no instance without a recorded machine type"
+    USAGE = 2, "no such cell, or a bad --limit or --marker"
+    FOUND = 3, "instances found (listed)"
+
+
+class TransitionExit(cli.ExitCodes):
+    """Exit codes of ``machine-type transition``."""
+
+    OK = 0, ("every selected instance is on --to (or would be, with "
+             "--dry-run; also when none is selected)")
+    USAGE = 2, "no such cell, or a bad --limit or --marker"
+    NEEDS_STOP = 3, "some need a stop first (4 and 6 take precedence)"
+    REFUSED = 4, "some refused by the update rules (6 takes precedence)"
+    UNSUPPORTED = 5, "--to is not a machine type or --from is not a pattern"
+    FAILED = 6, "some failed"
+
+
+class RecordExit(cli.ExitCodes):
+    """Exit codes of ``machine-type record``."""
+
+    OK = 0, "done"
+    NO_LIBVIRT = 2, "libvirt unreachable"
+    PARTIAL = 3, ("some instances could not be recorded (each printed with "
+                  "its reason)")
+
+
+class AuditExit(cli.ExitCodes):
+    """Exit codes of ``machine-type audit``."""
+
+    OK = 0, "no finding"
+    NO_LIBVIRT = 2, "libvirt unreachable"
+    DRIFT = 3, "drift found"
+    UNOFFERED = 4, "no drift, but records no compute host offers"
+
+
+class WidthAuditExit(cli.ExitCodes):
+    """Exit codes of ``address-width audit``."""
+
+    OK = 0, "every passthrough guest at its recorded width"
+    NO_LIBVIRT = 2, "libvirt unreachable"
+    FLAGGED = 3, ("guests listed whose width differs, is not recorded or "
+                  "cannot be known")
+
+
+class ShowExit(cli.ExitCodes):
+    """Exit codes of ``image-property show`` and ``list``."""
+
+    OK = 0, "shown"
+    NOT_FOUND = 2, "no such instance, or not an instance UUID"
+    MISSING = 3, "property not recorded"
+
+
+class ChangeExit(cli.ExitCodes):
+    """Exit codes of ``image-property set`` and ``unset``."""
+
+    OK = 0, "done"
+    NOT_FOUND = 2, "no such instance, or not an instance UUID"
+    STATE = 3, "vm_state not stopped or shelved"
+    FORMAT = 4, "not NAME=VALUE"
+    NAME = 5, "property name not allowed"
+    VALUE = 6, "value not allowed (for this machine type)"
+
+
+# A sub-command: (Nova admin RequestContext, parsed arguments) -> exit code
+# (a member of its table). The context is Nova's object, Any at our
+# boundary; the arguments are oslo.config's argparse namespace with
+# ``conf`` added by _run_command.
 Handler = Callable[[Any, argparse.Namespace], int]
-
-
-class _Output:
-    """Prints results as a small table or as JSON."""
-
-    def __init__(self, fmt: str) -> None:
-        self.json = fmt == "json"
-
-    def emit(self, data: Mapping[str, object],
-             rows: list[tuple[str, object]] | None = None) -> None:
-        if self.json:
-            print(json.dumps(data, indent=2, sort_keys=True))
-            return
-        for key, value in rows if rows is not None else data.items():
-            print("%-20s %s" % (key, "-" if value is None else value))
 
 
 def _fail(code: int, message: str) -> int:
@@ -97,33 +166,27 @@ def _fail(code: int, message: str) -> int:
 
 
 def machine_type_get(ctxt: Any, args: argparse.Namespace) -> int:
-    """Show an instance's recorded (and pinned) machine type.
-
-    Exit codes: 0 found, 1 unexpected error, 2 no such instance,
-    3 no machine type recorded.
-    """
+    """Show an instance's recorded (and pinned) machine type."""
     try:
         found = records.get_machine_type(ctxt, args.instance_uuid)
     except records.UnknownInstanceError as exc:
-        return _fail(GET_NOT_FOUND, str(exc))
-    _Output(args.format).emit(found.to_dict())
+        return _fail(GetExit.NOT_FOUND, str(exc))
+    cli.Output(args.format).emit(found.to_dict())
     if found.recorded is None:
-        return _fail(GET_NO_TYPE, "instance %s has no recorded machine type "
-                     "(nova-hwabi-manage machine-type update records one)"
-                     % found.uuid)
-    return EXIT_OK
+        return _fail(GetExit.NO_TYPE, "instance %s has no recorded machine "
+                     "type (nova-hwabi-manage machine-type update records "
+                     "one)" % found.uuid)
+    return GetExit.OK
 
 
 def machine_type_update(ctxt: Any, args: argparse.Namespace) -> int:
     """Record or change the machine type of a stopped or shelved instance.
 
-    Exit codes: 0 updated (or already so), 1 unexpected error, 2 no such
-    instance, 3 vm_state not stopped/shelved, 4 the change is refused
-    (family, variant, downgrade, unpinning, or a machine type the
-    instance's architecture cannot run, or that no compute host of that
-    architecture offers per Placement; --force makes these warnings), 5
-    unsupported machine type name. When Placement cannot tell what hosts
-    offer, one note line on stderr says the check was skipped.
+    Refused: a change of family or variant, a downgrade, unpinning, or a
+    machine type the instance's architecture cannot run, or that no
+    compute host of that architecture offers per Placement (--force makes
+    these warnings). When Placement cannot tell what hosts offer, one
+    note line on stderr says the check was skipped.
     """
     offers = _machine_type_offers(args.conf)
     try:
@@ -133,18 +196,18 @@ def machine_type_update(ctxt: Any, args: argparse.Namespace) -> int:
             offered_for=offers,
         )
     except names.UnsupportedMachineType as exc:
-        return _fail(UPDATE_UNSUPPORTED, str(exc))
+        return _fail(UpdateExit.UNSUPPORTED, str(exc))
     except records.UnknownInstanceError as exc:
-        return _fail(UPDATE_NOT_FOUND, str(exc))
+        return _fail(UpdateExit.NOT_FOUND, str(exc))
     except records.InvalidStateError as exc:
-        return _fail(UPDATE_STATE, str(exc))
+        return _fail(UpdateExit.STATE, str(exc))
     except updates.InvalidMachineTypeUpdate as exc:
         _note_skipped(offers)
-        return _fail(UPDATE_INVALID, str(exc))
+        return _fail(UpdateExit.REFUSED, str(exc))
     _note_skipped(offers)
-    _Output(args.format).emit({"instance": args.instance_uuid,
-                               "previous": previous, "machine_type": new})
-    return EXIT_OK
+    cli.Output(args.format).emit({"instance": args.instance_uuid,
+                                  "previous": previous, "machine_type": new})
+    return UpdateExit.OK
 
 
 def _machine_type_offers(conf: cfg.ConfigOpts) -> offered.MachineTypeOffers:
@@ -170,36 +233,38 @@ def machine_type_list_unset(ctxt: Any, args: argparse.Namespace) -> int:
     With --limit N, at most N; when more are left, the last line says the
     --marker of the next page ("next_marker" in JSON, null at the end).
     --marker also takes the UUID of the last instance a page listed.
-    Exit codes: 0 none found, 1 unexpected error, 2 no such cell, or a
-    bad --limit or --marker (usage error), 3 instances found (listed).
     """
     try:
         found = listings.list_unset(ctxt, cell_uuid=args.cell_uuid,
-                                    limit=args.limit, marker=args.marker)
+                                   limit=args.limit, marker=args.marker)
     except (listings.UnknownCellError, listings.InvalidMarkerError) as exc:
-        return _fail(LIST_NO_CELL, str(exc))
-    if _Output(args.format).json:
-        print(json.dumps({"instances": [item.__dict__ for item in found],
-                          "next_marker": found.next_marker}, indent=2,
-                         sort_keys=True))
-    else:
-        for item in found:
-            print("%s %s %-18s %s" % (item.uuid, item.cell, item.vm_state,
-                                      item.host or "-"))
-        if found.next_marker:
-            print("more instances are listed with --marker %s"
-                  % found.next_marker)
-    return LIST_FOUND if found else EXIT_OK
+        return _fail(ListUnsetExit.USAGE, str(exc))
+    cli.Output(args.format).emit(
+        {"instances": [item.to_dict() for item in found],
+         "next_marker": found.next_marker},
+        _unset_lines(found))
+    return ListUnsetExit.FOUND if found else ListUnsetExit.NONE
+
+
+def _unset_lines(
+    found: listings.Page[listings.UnsetInstance],
+) -> Iterator[str]:
+    for item in found:
+        yield "%s %s %-18s %s" % (item.uuid, item.cell, item.vm_state,
+                                  item.host or "-")
+    if found.next_marker:
+        yield "more instances are listed with --marker %s" % found.next_marker
 
 
 def _transition_exit_code(rows: list[transitions.Row]) -> int:
     outcomes = {row.outcome for row in rows}
-    for outcome, code in ((transitions.FAILED, TRANSITION_FAILED),
-                          (transitions.REFUSED, TRANSITION_REFUSED),
-                          (transitions.NEEDS_STOP, TRANSITION_NEEDS_STOP)):
+    for outcome, code in ((transitions.FAILED, TransitionExit.FAILED),
+                          (transitions.REFUSED, TransitionExit.REFUSED),
+                          (transitions.NEEDS_STOP,
+                           TransitionExit.NEEDS_STOP)):
         if outcome in outcomes:
             return code
-    return EXIT_OK
+    return TransitionExit.OK
 
 
 def machine_type_transition(ctxt: Any, args: argparse.Namespace) -> int:
@@ -215,18 +280,12 @@ def machine_type_transition(ctxt: Any, args: argparse.Namespace) -> int:
     instance. Re-runs skip
     instances already moved; with --limit N the last line gives the
     --marker of the next run. A failure on one instance is its row.
-    Exit codes: 0 every selected instance is on --to (or would be, with
-    --dry-run; also when none is selected), 1 unexpected error, 2 no such
-    cell, or a bad --limit or --marker (usage error), 3 some need a stop
-    first, 4 some refused by the update rules,
-    5 --to is not a machine type or --from is not a pattern, 6 some
-    failed; the highest applicable of 6, 4, 3 wins.
     """
     try:
         target = names.parse_machine_type(args.to)
         pattern = transitions.parse_pattern(args.source)
     except names.MachineTypeError as exc:
-        return _fail(TRANSITION_UNSUPPORTED, str(exc))
+        return _fail(TransitionExit.UNSUPPORTED, str(exc))
     if not arches.documented_arches(target.name):
         # Accepted (a board newer than our lists), but a typo would pass
         # a run that selects nothing: say so before any instance is read.
@@ -242,29 +301,32 @@ def machine_type_transition(ctxt: Any, args: argparse.Namespace) -> int:
             default_arch=args.conf.hwabi_scheduler.default_guest_arch,
             offered_for=offers)
     except (listings.UnknownCellError, listings.InvalidMarkerError) as exc:
-        return _fail(TRANSITION_NO_CELL, str(exc))
+        return _fail(TransitionExit.USAGE, str(exc))
     _note_skipped(offers)
     summary = transitions.summarise(result.rows)
-    if _Output(args.format).json:
-        print(json.dumps({
-            "from": args.source, "to": target.name,
-            "dry_run": args.dry_run,
-            "instances": [row.to_dict() for row in result.rows],
-            "summary": summary, "next_marker": result.next_marker,
-        }, indent=2, sort_keys=True))
-    else:
-        for row in result.rows:
-            print("%s %s %-17s %-18s %-12s %s" % (
-                row.uuid, row.cell, row.vm_state, row.current or "-",
-                row.outcome, row.reason))
-        print("%s -> %s: %s" % (args.source, target.name, ", ".join(
-            "%d %s" % (count, outcome)
-            for outcome, count in summary.items() if count) or
-            "no instance selected"))
-        if result.next_marker:
-            print("more instances match: run again with --marker %s"
-                  % result.next_marker)
+    cli.Output(args.format).emit({
+        "from": args.source, "to": target.name,
+        "dry_run": args.dry_run,
+        "instances": [row.to_dict() for row in result.rows],
+        "summary": summary, "next_marker": result.next_marker,
+    }, _transition_lines(args.source, target.name, result, summary))
     return _transition_exit_code(result.rows)
+
+
+def _transition_lines(source: str, target: str,
+                      result: listings.TransitionResult,
+                      summary: Mapping[str, int]) -> Iterator[str]:
+    for row in result.rows:
+        yield "%s %s %-17s %-18s %-12s %s" % (
+            row.uuid, row.cell, row.vm_state, row.current or "-",
+            row.outcome, row.reason)
+    yield "%s -> %s: %s" % (source, target, ", ".join(
+        "%d %s" % (count, outcome)
+        for outcome, count in summary.items() if count) or
+        "no instance selected")
+    if result.next_marker:
+        yield ("more instances match: run again with --marker %s"
+               % result.next_marker)
 
 
 def _local_host(args: argparse.Namespace) -> recorder.LocalHost:
@@ -282,31 +344,23 @@ def machine_type_record(ctxt: Any, args: argparse.Namespace) -> int:
     already recorded; --dry-run writes nothing.
     One instance that cannot be recorded is printed with its reason and
     never stops the others.
-    Exit codes: 0 done, 1 unexpected error, 2 libvirt unreachable,
-    3 some instances could not be recorded.
     """
     try:
         host = _local_host(args)
     except LibvirtConnectionError as exc:
-        return _fail(LOCAL_NO_LIBVIRT, str(exc))
+        return _fail(RecordExit.NO_LIBVIRT, str(exc))
     results = recorder.record_local_instances(ctxt, host, args.conf,
                                               dry_run=args.dry_run)
-    if _Output(args.format).json:
-        print(json.dumps([{
-            "instance": item.uuid, "note": item.note,
-            "set": item.change.set if item.change else {},
-            "sources": item.change.sources if item.change else {},
-            "failed": item.failed,
-            "dry_run": args.dry_run,
-        } for item in results], indent=2))
-    else:
-        verb = "would record" if args.dry_run else "recorded"
-        for item in results:
-            # The recorder gives a note whenever it has no change to show.
-            print("%s %s" % (item.uuid, item.note or "%s: %s" % (
-                verb, item.change.describe() if item.change else "-")))
-    return RECORD_PARTIAL if any(item.failed for item in results) \
-        else EXIT_OK
+    verb = "would record" if args.dry_run else "recorded"
+    # Keys in the order this list has always printed them.
+    cli.Output(args.format, sort_keys=False).emit(
+        [dict(item.to_dict(), dry_run=args.dry_run) for item in results],
+        # The recorder gives a note whenever it has no change to show.
+        ("%s %s" % (item.uuid, item.note or "%s: %s" % (
+            verb, item.change.describe() if item.change else "-"))
+         for item in results))
+    return RecordExit.PARTIAL if any(item.failed for item in results) \
+        else RecordExit.OK
 
 
 def machine_type_audit(ctxt: Any, args: argparse.Namespace) -> int:
@@ -317,33 +371,34 @@ def machine_type_audit(ctxt: Any, args: argparse.Namespace) -> int:
     usable, also flags recorded device buses/models and pinned machine
     types no compute host offers (Nova's device traits, nova-hwabi's
     machine-type traits): such instances cannot start after a move.
-    Exit codes: 0 no finding, 1 unexpected error, 2 libvirt unreachable,
-    3 drift found, 4 no drift but records no compute host offers.
     """
     try:
         host = _local_host(args)
     except LibvirtConnectionError as exc:
-        return _fail(LOCAL_NO_LIBVIRT, str(exc))
+        return _fail(AuditExit.NO_LIBVIRT, str(exc))
     audits = recorder.audit_local_instances(ctxt, host, args.conf)
     unoffered, not_checked = _audit_offers(ctxt, args.conf, host, audits)
-    if _Output(args.format).json:
-        print(json.dumps([dict(audit.to_dict(),
-                               unoffered=unoffered.get(audit.uuid, []))
-                          for audit in audits], indent=2))
-    else:
-        for audit in audits:
-            findings = audit.drift + unoffered.get(audit.uuid, [])
-            print("%s recorded=%s pinned=%s running=%s default=%s %s" % (
-                audit.uuid, audit.recorded, audit.pinned, audit.running,
-                audit.default, "DRIFT: " + "; ".join(findings)
-                if audit.drift else "UNOFFERED: " + "; ".join(findings)
-                if findings else "ok"))
+    # Keys in the order this list has always printed them.
+    cli.Output(args.format, sort_keys=False).emit(
+        [dict(audit.to_dict(), unoffered=unoffered.get(audit.uuid, []))
+         for audit in audits],
+        (_audit_line(audit, unoffered.get(audit.uuid, []))
+         for audit in audits))
     if not_checked:
         print("nova-hwabi-manage: note: offers not checked: %s"
               % not_checked, file=sys.stderr)
     if any(audit.drift for audit in audits):
-        return AUDIT_DRIFT
-    return AUDIT_UNOFFERED if any(unoffered.values()) else EXIT_OK
+        return AuditExit.DRIFT
+    return AuditExit.UNOFFERED if any(unoffered.values()) else AuditExit.OK
+
+
+def _audit_line(audit: recorder.Audit, unoffered: list[str]) -> str:
+    findings = audit.drift + unoffered
+    return "%s recorded=%s pinned=%s running=%s default=%s %s" % (
+        audit.uuid, audit.recorded, audit.pinned, audit.running,
+        audit.default, "DRIFT: " + "; ".join(findings)
+        if audit.drift else "UNOFFERED: " + "; ".join(findings)
+        if findings else "ok")
 
 
 def _audit_offers(
@@ -373,24 +428,22 @@ def address_width_audit(ctxt: Any, args: argparse.Namespace) -> int:
     For each local domain with <maxphysaddr mode='passthrough'> that is a
     Nova instance: the bits recorded for it and the bits this host gives
     it (host CPU bits, capped by the domain's limit).
-    Exit codes: 0 every guest as recorded, 1 unexpected error, 2 libvirt
-    unreachable, 3 guests listed whose width differs, is not recorded or
-    cannot be known.
     """
     try:
         host = _local_host(args)
     except LibvirtConnectionError as exc:
-        return _fail(LOCAL_NO_LIBVIRT, str(exc))
+        return _fail(WidthAuditExit.NO_LIBVIRT, str(exc))
     rows = width_audit.audit_local_widths(ctxt, host)
-    if _Output(args.format).json:
-        print(json.dumps([row.to_dict() for row in rows], indent=2))
-    else:
-        for row in rows:
-            print("%s recorded=%s host=%s limit=%s %s%s" % (
-                row.uuid, _dash(row.recorded), _dash(row.on_host),
-                _dash(row.limit), row.status.upper() if row.finding
-                else row.status, ": " + row.note if row.note else ""))
-    return AUDIT_DRIFT if any(row.finding for row in rows) else EXIT_OK
+    # Keys in the order this list has always printed them.
+    cli.Output(args.format, sort_keys=False).emit(
+        [row.to_dict() for row in rows],
+        ("%s recorded=%s host=%s limit=%s %s%s" % (
+            row.uuid, _dash(row.recorded), _dash(row.on_host),
+            _dash(row.limit), row.status.upper() if row.finding
+            else row.status, ": " + row.note if row.note else "")
+         for row in rows))
+    return WidthAuditExit.FLAGGED if any(row.finding for row in rows) \
+        else WidthAuditExit.OK
 
 
 def _dash(value: object) -> str:
@@ -398,23 +451,19 @@ def _dash(value: object) -> str:
 
 
 def image_property_show(ctxt: Any, args: argparse.Namespace) -> int:
-    """Show one recorded image property, or all of them.
-
-    Exit codes: 0 shown, 1 unexpected error, 2 no such instance,
-    3 property not recorded.
-    """
+    """Show one recorded image property, or all of them."""
     try:
         properties = records.image_properties(ctxt, args.instance_uuid)
     except records.UnknownInstanceError as exc:
-        return _fail(PROP_NOT_FOUND, str(exc))
+        return _fail(ShowExit.NOT_FOUND, str(exc))
     if args.property is None:
-        _Output(args.format).emit(properties)
-        return EXIT_OK
+        cli.Output(args.format).emit(properties)
+        return ShowExit.OK
     if args.property not in properties:
-        return _fail(PROP_MISSING, "instance %s has no image property %s"
+        return _fail(ShowExit.MISSING, "instance %s has no image property %s"
                      % (args.instance_uuid, args.property))
-    _Output(args.format).emit({args.property: properties[args.property]})
-    return EXIT_OK
+    cli.Output(args.format).emit({args.property: properties[args.property]})
+    return ShowExit.OK
 
 
 def _parse_assignments(values: list[str]) -> dict[str, str]:
@@ -437,11 +486,11 @@ def _change_properties(ctxt: Any, args: argparse.Namespace,
             ctxt, args.instance_uuid, changes
         )
     except records.UnknownInstanceError as exc:
-        return _fail(PROP_NOT_FOUND, str(exc))
+        return _fail(ChangeExit.NOT_FOUND, str(exc))
     except records.InvalidStateError as exc:
-        return _fail(PROP_STATE, str(exc))
+        return _fail(ChangeExit.STATE, str(exc))
     except devices.InvalidImageProperty as exc:
-        code = PROP_NAME if exc.kind == "name" else PROP_VALUE
+        code = ChangeExit.NAME if exc.kind == "name" else ChangeExit.VALUE
         return _fail(code, str(exc))
     warnings = _unoffered_warnings(args.conf, {
         name: new for name, (_, new) in changed.items() if new is not None})
@@ -454,12 +503,12 @@ def _change_properties(ctxt: Any, args: argparse.Namespace,
     }
     if warnings:
         data["warnings"] = warnings
-    _Output(args.format).emit(data, rows=[
+    cli.Output(args.format).emit(data, cli.key_value_lines([
         ("instance", args.instance_uuid),
         *((name, "%s -> %s" % (previous or "-", new or "- (unset)"))
           for name, (previous, new) in sorted(changed.items())),
-    ])
-    return EXIT_OK
+    ]))
+    return ChangeExit.OK
 
 
 def _unoffered_warnings(conf: cfg.ConfigOpts,
@@ -502,16 +551,14 @@ def image_property_set(ctxt: Any, args: argparse.Namespace) -> int:
     When Placement is configured ([placement]) and hosts report Nova's
     device traits, warns (on stderr, and under "warnings" in JSON) about
     each new value no compute host offers; the value is still set.
-    Exit codes: 0 set, 1 unexpected error, 2 no such instance, 3 vm_state
-    not stopped/shelved, 4 not NAME=VALUE, 5 property name not allowed,
-    6 value not allowed (for this machine type).
     """
     try:
         changes = _parse_assignments(args.property or [])
     except ValueError as exc:
-        return _fail(PROP_FORMAT, str(exc))
+        return _fail(ChangeExit.FORMAT, str(exc))
     if not changes:
-        return _fail(PROP_FORMAT, "give at least one --property NAME=VALUE")
+        return _fail(ChangeExit.FORMAT,
+                     "give at least one --property NAME=VALUE")
     # Widened for set_image_properties, where None means unset; it only
     # reads the mapping, so dict's invariance does not matter here.
     return _change_properties(
@@ -519,10 +566,7 @@ def image_property_set(ctxt: Any, args: argparse.Namespace) -> int:
 
 
 def image_property_unset(ctxt: Any, args: argparse.Namespace) -> int:
-    """Remove device bus/model properties (the driver default applies).
-
-    Exit codes as for ``set``.
-    """
+    """Remove device bus/model properties (the driver default applies)."""
     return _change_properties(ctxt, args,
                               dict.fromkeys(args.properties))
 
@@ -538,13 +582,17 @@ def _positive_int(text: str) -> int:
 
 def _leaf(
     subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
-    name: str, handler: Handler, help_text: str,
+    name: str, handler: Handler, codes: type[cli.ExitCodes], help_text: str,
 ) -> argparse.ArgumentParser:
-    parser = subparsers.add_parser(name, help=help_text,
-                                   description=handler.__doc__)
+    """A sub-command: its description is the handler's docstring, its
+    help ends with its exit codes (``codes`` and :class:`CommonExit`)."""
+    parser = subparsers.add_parser(
+        name, help=help_text, description=cli.paragraphs(handler.__doc__),
+        epilog=cli.exit_codes_epilog(codes, CommonExit),
+        formatter_class=cli.HELP_FORMATTER)
     parser.add_argument("--format", choices=("table", "json"),
                         default="table")
-    parser.set_defaults(handler=handler)
+    parser.set_defaults(handler=handler, exit_codes=codes)
     return parser
 
 
@@ -554,10 +602,10 @@ def _add_command_parsers(
     machine_type = subparsers.add_parser(
         "machine-type", help="get, update and list instance machine types")
     commands = machine_type.add_subparsers(dest="action", required=True)
-    get = _leaf(commands, "get", machine_type_get,
+    get = _leaf(commands, "get", machine_type_get, GetExit,
                 "show an instance's machine type")
     get.add_argument("instance_uuid")
-    update = _leaf(commands, "update", machine_type_update,
+    update = _leaf(commands, "update", machine_type_update, UpdateExit,
                    "record or change an instance's machine type")
     update.add_argument("instance_uuid")
     update.add_argument("machine_type")
@@ -567,6 +615,7 @@ def _add_command_parsers(
                         "compute host offers the type (the vm_state and "
                         "name checks still apply)")
     unset = _leaf(commands, "list-unset", machine_type_list_unset,
+                  ListUnsetExit,
                   "list instances with no recorded machine type")
     unset.add_argument("--cell-uuid")
     unset.add_argument("--limit", type=_positive_int)
@@ -575,8 +624,8 @@ def _add_command_parsers(
                        "it printed, or the UUID of the last instance it "
                        "listed")
     transition = _leaf(commands, "transition", machine_type_transition,
-                       "move instances matching a pattern to a machine "
-                       "type")
+                       TransitionExit,
+                       "move instances matching a pattern to a machine type")
     transition.add_argument(
         "--from", dest="source", required=True, metavar="PATTERN",
         help="glob over the pinned or recorded type (pc-i440fx-*) or a "
@@ -591,13 +640,13 @@ def _add_command_parsers(
                             "last instance it listed")
     transition.add_argument("--dry-run", action="store_true",
                             help="say what would happen, write nothing")
-    record = _leaf(commands, "record", machine_type_record,
+    record = _leaf(commands, "record", machine_type_record, RecordExit,
                    "record what local instances lack (compute host)")
     record.add_argument("--connect", metavar="URI",
                         help="libvirt URI (default: [libvirt] "
                         "connection_uri, else qemu:///system)")
     record.add_argument("--dry-run", action="store_true")
-    audit = _leaf(commands, "audit", machine_type_audit,
+    audit = _leaf(commands, "audit", machine_type_audit, AuditExit,
                   "compare recorded and running machine types (compute "
                   "host)")
     audit.add_argument("--connect", metavar="URI")
@@ -606,7 +655,7 @@ def _add_command_parsers(
         "address-width", help="address width of passthrough guests")
     commands = width.add_subparsers(dest="action", required=True)
     width_audit_parser = _leaf(
-        commands, "audit", address_width_audit,
+        commands, "audit", address_width_audit, WidthAuditExit,
         "list passthrough guests whose width on this host differs from "
         "their recorded width (compute host)")
     width_audit_parser.add_argument("--connect", metavar="URI")
@@ -614,20 +663,20 @@ def _add_command_parsers(
     image_property = subparsers.add_parser(
         "image-property", help="show and change device bus/model properties")
     commands = image_property.add_subparsers(dest="action", required=True)
-    show = _leaf(commands, "show", image_property_show,
+    show = _leaf(commands, "show", image_property_show, ShowExit,
                  "show recorded image properties")
     show.add_argument("instance_uuid")
     show.add_argument("property", nargs="?")
-    listing = _leaf(commands, "list", image_property_show,
+    listing = _leaf(commands, "list", image_property_show, ShowExit,
                     "list recorded image properties")
     listing.add_argument("instance_uuid")
     listing.set_defaults(property=None)
-    setter = _leaf(commands, "set", image_property_set,
+    setter = _leaf(commands, "set", image_property_set, ChangeExit,
                    "set device bus/model properties")
     setter.add_argument("instance_uuid")
     setter.add_argument("--property", action="append",
                         metavar="NAME=VALUE")
-    unsetter = _leaf(commands, "unset", image_property_unset,
+    unsetter = _leaf(commands, "unset", image_property_unset, ChangeExit,
                      "remove device bus/model properties")
     unsetter.add_argument("instance_uuid")
     unsetter.add_argument("properties", nargs="+", metavar="PROPERTY")
@@ -661,8 +710,9 @@ def _run_command(conf: cfg.ConfigOpts) -> int:
         # One line for people; the traceback with --debug.
         LOG.debug("Unexpected error", exc_info=True)
         first_line = (str(exc).strip().splitlines() or [""])[0][:300]
-        return _fail(EXIT_UNEXPECTED, "unexpected %s: %s (run with --debug "
-                     "for details)" % (type(exc).__name__, first_line))
+        return _fail(CommonExit.UNEXPECTED, "unexpected %s: %s (run with "
+                     "--debug for details)" % (type(exc).__name__,
+                                               first_line))
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -8,22 +8,11 @@ With ``--sync`` it also makes the host's resource provider in Placement
 carry exactly the traits nova-hwabi owns, and ``--provider-config FILE``
 writes them as a Nova provider config file instead.
 
-Exit codes:
-  0  report printed (and synced)
-  1  a document could not be used (malformed, hostile, wrong kind) or a
-     file could not be read or written
-  2  bad command line or configuration
-  3  libvirt could not be reached (or libvirt-python is missing)
-  4  Placement could not be reached
-  5  Placement refused the credentials
-  6  no such resource provider
-  7  the provider kept changing (409) until the retries ran out
-  8  Placement answered something unexpected
+Exit codes: :class:`ReportExit`, which ``--help`` lists.
 """
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 import threading
@@ -46,6 +35,7 @@ from nova_hwabi.capabilities.errors import (
 from nova_hwabi.capabilities.reported_traits import TraitPolicy
 from nova_hwabi.capabilities.samples import sample_names
 from nova_hwabi.capabilities.versions import LibvirtVersion
+from nova_hwabi.cmd import cli
 from nova_hwabi.conf import libvirt as libvirt_opts
 from nova_hwabi.conf import sources
 from nova_hwabi.placement.provider_config import (
@@ -55,23 +45,33 @@ from nova_hwabi.placement.provider_config import (
 
 LOG = logging.getLogger(__name__)
 
-EXIT_OK = 0
-EXIT_BAD_DOCUMENT = 1
-EXIT_USAGE = 2
-EXIT_LIBVIRT = 3
-EXIT_PLACEMENT_UNREACHABLE = 4
-EXIT_PLACEMENT_AUTH = 5
-EXIT_NO_PROVIDER = 6
-EXIT_PROVIDER_CONFLICT = 7
-EXIT_PLACEMENT_ANSWER = 8
+
+
+class ReportExit(cli.ExitCodes):
+    """Exit codes of ``nova-hwabi-report``."""
+
+    OK = 0, "report printed (and synced)"
+    BAD_DOCUMENT = 1, ("a document could not be used (malformed, hostile, "
+                       "wrong kind) or a file could not be read or written; "
+                       "also an unexpected error (with a traceback)")
+    USAGE = 2, "bad command line or configuration"
+    LIBVIRT = 3, "libvirt could not be reached, or libvirt-python is missing"
+    PLACEMENT_UNREACHABLE = 4, "--sync: Placement could not be reached"
+    PLACEMENT_AUTH = 5, ("--sync: Placement refused the credentials, or "
+                         "[placement] auth_type is unset or incomplete")
+    NO_PROVIDER = 6, "--sync: no such resource provider"
+    PROVIDER_CONFLICT = 7, ("--sync: the provider kept changing (HTTP 409) "
+                            "until the retries ran out")
+    PLACEMENT_ANSWER = 8, "--sync: Placement answered something unexpected"
+
 
 # Each kind of Placement failure and its exit code; the first match wins.
 PLACEMENT_EXIT_CODES = (
-    (placement.PlacementUnreachableError, EXIT_PLACEMENT_UNREACHABLE),
-    (placement.PlacementAuthError, EXIT_PLACEMENT_AUTH),
-    (placement.ProviderNotFoundError, EXIT_NO_PROVIDER),
-    (placement.PlacementConflictError, EXIT_PROVIDER_CONFLICT),
-    (placement.PlacementRequestError, EXIT_PLACEMENT_ANSWER),
+    (placement.PlacementUnreachableError, ReportExit.PLACEMENT_UNREACHABLE),
+    (placement.PlacementAuthError, ReportExit.PLACEMENT_AUTH),
+    (placement.ProviderNotFoundError, ReportExit.NO_PROVIDER),
+    (placement.PlacementConflictError, ReportExit.PROVIDER_CONFLICT),
+    (placement.PlacementRequestError, ReportExit.PLACEMENT_ANSWER),
 )
 
 # Option groups read here; a wrong value in one is a configuration error
@@ -92,17 +92,7 @@ placement (credentials from [placement] in nova.conf, as nova-compute):
   --sync [--provider NAME_OR_UUID] [--dry-run] [--interval SECONDS]
   --provider-config FILE  write the custom traits as a Nova provider config
 
-exit codes:
-  0  report printed (and synced)
-  1  a document could not be used, or a file could not be read or written
-  2  bad command line or configuration
-  3  libvirt could not be reached, or libvirt-python is missing
-  4  Placement could not be reached
-  5  Placement refused the credentials
-  6  no such resource provider
-  7  the provider kept changing (HTTP 409) until the retries ran out
-  8  Placement answered something unexpected
-"""
+""" + cli.exit_codes_epilog(ReportExit)
 
 CLI_OPTS = [
     cfg.StrOpt("connect", metavar="URI",
@@ -147,9 +137,27 @@ class UsageError(Exception):
     """The command line asks for something that cannot be done."""
 
 
+class _ConfigOpts(cfg.ConfigOpts):
+    """oslo.config's ConfigOpts whose --help keeps the epilog's layout.
+
+    oslo.config builds its argparse parser with argparse's default
+    formatter, which re-flows the epilog into one paragraph; it has no
+    argument for another formatter, so it is set right after the parser
+    is made (``_pre_setup``, oslo.config's own step).
+    """
+
+    def _pre_setup(self, *args: Any, **kwargs: Any,
+                   ) -> tuple[str, list[str], list[str]]:
+        result = super()._pre_setup(*args, **kwargs)
+        if self._oparser is not None:
+            self._oparser.formatter_class = cli.HELP_FORMATTER
+        return result
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``nova-hwabi-report``; returns the exit code."""
-    conf = hwabi_conf.new_config()
+    conf = _ConfigOpts()
+    hwabi_conf.register_opts(conf)
     conf.register_cli_opts(CLI_OPTS)
     logging.register_options(conf)
     # stdout carries the report (possibly JSON); log lines go to stderr.
@@ -159,49 +167,50 @@ def main(argv: list[str] | None = None) -> int:
             sys.argv[1:] if argv is None else argv,
             project="nova",
             prog="nova-hwabi-report",
-            description="Show what a compute host offers to nova-hwabi: "
-            "Nova's cpu_info and the traits it would export.",
+            description=cli.paragraphs(
+                "Show what a compute host offers to nova-hwabi: Nova's "
+                "cpu_info and the traits it would export."),
             epilog=_EPILOG,
         )
     except cfg.Error as exc:
-        return _fail(EXIT_USAGE, sources.file_error(exc))
+        return _fail(ReportExit.USAGE, sources.file_error(exc))
     except SystemExit as exc:
         # argparse has said why (--help exits 0); a bad value given on the
         # command line (--format yaml, --interval 0) exits 1 there.
-        return 0 if exc.code in (0, None) else EXIT_USAGE
+        return ReportExit.OK if exc.code in (0, None) else ReportExit.USAGE
     try:
         sources.validate(conf, CHECKED_GROUPS)
     except sources.InvalidOptionError as exc:
-        return _fail(EXIT_USAGE, exc)
+        return _fail(ReportExit.USAGE, exc)
     logging.setup(conf, "nova-hwabi")
     try:
         return _run(conf)
     except UsageError as exc:
-        return _fail(EXIT_USAGE, exc)
+        return _fail(ReportExit.USAGE, exc)
     except (cfg.Error, UnknownSampleError) as exc:
-        return _fail(EXIT_USAGE, exc)
+        return _fail(ReportExit.USAGE, exc)
     except CapabilitiesError as exc:
-        return _fail(EXIT_BAD_DOCUMENT, exc)
+        return _fail(ReportExit.BAD_DOCUMENT, exc)
     except OSError as exc:
-        return _fail(EXIT_BAD_DOCUMENT, "cannot access %s: %s" % (
+        return _fail(ReportExit.BAD_DOCUMENT, "cannot access %s: %s" % (
             exc.filename, exc.strerror,
         ))
     except LibvirtConnectionError as exc:
         # Only this command can read saved XML instead of a live host.
-        return _fail(EXIT_LIBVIRT, "%s (or report on saved XML: "
+        return _fail(ReportExit.LIBVIRT, "%s (or report on saved XML: "
                      "--capabilities FILE --libvirt-version X.Y.Z)" % exc)
     except ProviderConfigError as exc:
-        return _fail(EXIT_USAGE, exc)
+        return _fail(ReportExit.USAGE, exc)
     except placement.PlacementError as exc:
         return _fail(placement_exit_code(exc), exc)
 
 
-def placement_exit_code(exc: placement.PlacementError) -> int:
+def placement_exit_code(exc: placement.PlacementError) -> ReportExit:
     """The exit code of ``nova-hwabi-report`` for a Placement failure."""
     for kind, code in PLACEMENT_EXIT_CODES:
         if isinstance(exc, kind):
             return code
-    return EXIT_PLACEMENT_UNREACHABLE
+    return ReportExit.PLACEMENT_UNREACHABLE
 
 
 def _fail(code: int, message: object) -> int:
@@ -217,11 +226,9 @@ def _run(conf: cfg.ConfigOpts) -> int:
             raise UsageError("--list-samples lists the shipped samples "
                              "and reports on none: drop --%s"
                              % " and --".join(others))
-        if conf.format == "json":
-            print(json.dumps(sample_names(), indent=2))
-        else:
-            print("\n".join(sample_names()))
-        return EXIT_OK
+        names = sample_names()
+        cli.Output(conf.format).emit(names, names)
+        return ReportExit.OK
     _check_sync_options(conf)
     client = placement.PlacementClient.from_conf(conf) if conf.sync else None
     if conf.interval:
@@ -230,7 +237,7 @@ def _run(conf: cfg.ConfigOpts) -> int:
         return _run_forever(conf, cast(placement.PlacementClient, client))
     report, result = _report_and_sync(conf, client)
     _output(conf, report, result)
-    return EXIT_OK
+    return ReportExit.OK
 
 
 def _check_sync_options(conf: cfg.ConfigOpts) -> None:
@@ -308,30 +315,13 @@ def _write_provider_config(conf: cfg.ConfigOpts,
 
 def _output(conf: cfg.ConfigOpts, report: host_report.HostReport,
             result: placement.SyncResult | None) -> None:
-    if conf.format == "json":
-        data = report.to_dict()
-        if result is not None:
-            data["sync"] = _sync_dict(result)
-        print(json.dumps(data, indent=2))
-        return
-    print(format_table(report))
+    data = report.to_dict()
+    lines = [format_table(report)]
     if result is not None:
-        print()
-        print("placement: " + result.describe())
-
-
-def _sync_dict(result: placement.SyncResult) -> dict[str, object]:
-    return {
-        "provider": {"uuid": result.provider.uuid,
-                     "name": result.provider.name},
-        "dry_run": result.dry_run,
-        "added": sorted(result.added),
-        "removed": sorted(result.removed),
-        "created_traits": sorted(result.created_traits),
-        "kept_foreign": sorted(result.kept_foreign),
-        "requests": result.requests,
-        "conflicts": result.conflicts,
-    }
+        data["sync"] = result.to_dict()
+        lines += ["", "placement: " + result.describe()]
+    # The report's keys in its own order (cpu_info as Nova builds it).
+    cli.Output(conf.format, sort_keys=False).emit(data, lines)
 
 
 def _run_forever(conf: cfg.ConfigOpts,
@@ -353,7 +343,7 @@ def _run_forever(conf: cfg.ConfigOpts,
             LOG.error("Sync failed, retrying in %ds: %s", conf.interval, exc)
         stop.wait(conf.interval)
     LOG.info("Stopped")
-    return EXIT_OK
+    return ReportExit.OK
 
 
 def _documents(

@@ -41,7 +41,7 @@ from oslo_config import cfg
 from oslo_upgradecheck import upgradecheck
 
 from nova_hwabi import placement
-from nova_hwabi.cmd import nova_setup
+from nova_hwabi.cmd import cli, nova_setup
 from nova_hwabi.machine_type import defaults, listings, offered
 
 
@@ -55,6 +55,21 @@ def operator_mode_differences(
     from nova_hwabi.filters import compute_capabilities
 
     return compute_capabilities.operator_mode_differences(*args, **kwargs)
+
+
+class UpgradeCheckExit(cli.ExitCodes):
+    """Exit codes of ``nova-hwabi-status upgrade check``: oslo.upgradecheck's,
+    and the admin commands' code for an unusable configuration."""
+
+    SUCCESS = int(upgradecheck.Code.SUCCESS), "every check succeeded"
+    WARNING = (int(upgradecheck.Code.WARNING),
+               "at least one check warns, none failed: read the details")
+    FAILURE = int(upgradecheck.Code.FAILURE), "at least one check failed"
+    CONFIG = (nova_setup.EXIT_CONFIG, "the configuration cannot be used, no "
+              "check ran: one line names the option and the file")
+    # upgradecheck.run's own code for a check that raised.
+    CRASHED = 255, "a check crashed (oslo.upgradecheck prints the error)"
+
 
 # How many unrecorded instances to name in the check's details.
 _EXAMPLES = 5
@@ -309,9 +324,12 @@ def register_cli_options(conf: cfg.ConfigOpts, checks: Checks) -> None:
     def add_parsers(
         subparsers: argparse._SubParsersAction[argparse.ArgumentParser],
     ) -> None:
-        upgrade = subparsers.add_parser("upgrade")
+        upgrade = subparsers.add_parser(
+            "upgrade", epilog=cli.exit_codes_epilog(UpgradeCheckExit),
+            formatter_class=cli.HELP_FORMATTER)
         upgrade.add_argument("check")
-        upgrade.set_defaults(action_fn=checks.check)
+        upgrade.set_defaults(action_fn=checks.check,
+                             exit_codes=UpgradeCheckExit)
         upgrade.add_argument(
             "--json", action="store_true",
             help="Output the results in JSON format. Default is to print "
@@ -327,9 +345,8 @@ def register_cli_options(conf: cfg.ConfigOpts, checks: Checks) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``nova-hwabi-status``.
 
-    Exit codes: oslo.upgradecheck's (0 success, 1 warning, 2 failure, 255
-    a check crashed), and 78 (``nova_setup.EXIT_CONFIG``) when no check
-    could run because the configuration is unusable (a missing or wrong
+    Exit codes: :class:`UpgradeCheckExit`. 78 means no check could run
+    because the configuration is unusable (a missing or wrong
     ``[api_database] connection``, a wrong option value, an unreadable
     config file): one line on stderr names the option and the file.
     """

@@ -65,6 +65,10 @@ class UnsetInstance:
     host: str | None
     node: str | None
 
+    def to_dict(self) -> dict[str, str | None]:
+        """JSON-ready view."""
+        return dict(self.__dict__)
+
 
 def _cells(ctxt: Any, cell_uuid: str | None) -> list[Any]:
     _, exception, objects = nova_modules()

@@ -87,6 +87,17 @@ class Recorded:
     note: str = ""
     failed: bool = False
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready view: ``instance``, ``note``, what was (or would be)
+        ``set`` and the ``sources`` of each value (both empty without a
+        change), ``failed``."""
+        return {
+            "instance": self.uuid, "note": self.note,
+            "set": self.change.set if self.change else {},
+            "sources": self.change.sources if self.change else {},
+            "failed": self.failed,
+        }
+
 
 def record_local_instances(ctxt: Any, host: LocalHost, conf: Any, *,
                            dry_run: bool = False) -> list[Recorded]:

@@ -43,6 +43,22 @@ class SyncResult:
         """True when the provider's traits differ (or would) after sync."""
         return bool(self.added or self.removed)
 
+    def to_dict(self) -> dict[str, object]:
+        """JSON-ready view: the provider's ``uuid`` and ``name``,
+        ``dry_run``, the trait sets sorted, and the ``requests`` and
+        ``conflicts`` (409 answers) it took."""
+        return {
+            "provider": {"uuid": self.provider.uuid,
+                         "name": self.provider.name},
+            "dry_run": self.dry_run,
+            "added": sorted(self.added),
+            "removed": sorted(self.removed),
+            "created_traits": sorted(self.created_traits),
+            "kept_foreign": sorted(self.kept_foreign),
+            "requests": self.requests,
+            "conflicts": self.conflicts,
+        }
+
     def describe(self) -> str:
         """One line for people."""
         verb = "would add" if self.dry_run else "added"

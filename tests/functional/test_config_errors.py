@@ -192,6 +192,25 @@ def test_help_needs_no_configuration(tmp_path, prog):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("argv", [
+    ["nova-hwabi-manage", "machine-type", "update", "--help"],
+    ["nova-hwabi-manage", "image-property", "set", "--help"],
+    ["nova-hwabi-status", "upgrade", "--help"],
+    ["nova-hwabi-report", "--help"],
+])
+def test_help_ends_with_the_exit_codes(tmp_path, argv):
+    """The console scripts print the generated list (the codes themselves
+    are checked against the tables in tests/unit/test_cli_exit_codes.py)."""
+    result = subprocess.run([str(BIN / argv[0]), *argv[1:]], cwd=tmp_path,
+                            env=dict(os.environ, HOME=str(tmp_path)),
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    codes = result.stdout.split("\nexit codes:\n", 1)[1]
+    assert codes.startswith("  0   ")
+    if argv[0] != "nova-hwabi-report":
+        assert "\n  78  the configuration cannot be used" in codes
+
+
 def test_every_manage_command_is_covered():
     """A new nova-hwabi-manage command must get a row above."""
     import argparse

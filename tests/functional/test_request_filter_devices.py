@@ -167,7 +167,7 @@ class TestRecordedDevicesRequestFilter(test.TestCase):
     def test_image_property_set_warns_when_no_host_offers_it(self):
         code, data, err = self._set(self.capsys, "hw_video_model=cirrus",
                                     "hw_disk_bus=sata")
-        assert code == manage.EXIT_OK
+        assert code == manage.ChangeExit.OK
         assert data["changed"]["hw_video_model"]["new"] == "cirrus"
         assert data["warnings"] == [
             "no compute host offers COMPUTE_GRAPHICS_MODEL_CIRRUS "
@@ -177,5 +177,5 @@ class TestRecordedDevicesRequestFilter(test.TestCase):
             data["warnings"][0])
         # Offered by a host: no warning, no "warnings" key.
         code, data, err = self._set(self.capsys, "hw_video_model=qxl")
-        assert code == manage.EXIT_OK and err == ""
+        assert code == manage.ChangeExit.OK and err == ""
         assert "warnings" not in data

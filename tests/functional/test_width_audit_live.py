@@ -103,7 +103,7 @@ class TestWidthAuditOnLiveDomains(test.TestCase):
         code = manage.address_width_audit(self.context, args)
         stdout.seek(0)
         listed = {row["uuid"]: row for row in json.loads(stdout.read())}
-        assert code == manage.AUDIT_DRIFT
+        assert code == manage.WidthAuditExit.FLAGGED
         assert listed[self.guests["recorded narrower"]]["status"] == \
             "differs"
         assert listed[self.guests["as recorded"]]["status"] == "ok"
@@ -125,6 +125,6 @@ class TestWidthAuditOnLiveDomains(test.TestCase):
         stdout = self.useFixture(fixtures.StringStream("stdout")).stream
         self.useFixture(fixtures.MonkeyPatch("sys.stdout", stdout))
         assert manage.address_width_audit(self.context, args) == \
-            manage.EXIT_OK
+            manage.WidthAuditExit.OK
         stdout.seek(0)
         assert stdout.read().count(" ok") == 3

@@ -22,19 +22,19 @@ def run(capsys, *argv):
 
 def test_list_samples(capsys):
     code, out, _ = run(capsys, "--list-samples")
-    assert code == report.EXIT_OK
+    assert code == report.ReportExit.OK
     assert out.split() == list(sample_names())
 
 
 def test_list_samples_json(capsys):
     code, out, _ = run(capsys, "--list-samples", "--format", "json")
-    assert code == report.EXIT_OK
+    assert code == report.ReportExit.OK
     assert json.loads(out) == list(sample_names())
 
 
 def test_sample_table_shows_bits_and_reasons(capsys):
     code, out, _ = run(capsys, "--sample", "x86_64-kvm-debian12")
-    assert code == report.EXIT_OK
+    assert code == report.ReportExit.OK
     assert "emulate, 46 bits" in out
     assert "COMPUTE_ADDRESS_SPACE_EMULATED" in out
     assert "cpu_mode = host-passthrough, it is host-model" in out
@@ -43,7 +43,7 @@ def test_sample_table_shows_bits_and_reasons(capsys):
 def test_sample_json(capsys):
     code, out, _ = run(capsys, "--sample", "x86_64-passthrough-52bits",
                        "--format", "json")
-    assert code == report.EXIT_OK
+    assert code == report.ReportExit.OK
     data = json.loads(out)
     assert data["cpu_info"]["maxphysaddr"] == {"mode": "emulate", "bits": 52}
     assert data["traits"] == [
@@ -68,10 +68,10 @@ def test_host_with_passthrough_maxphysaddr(capsys, tmp_path, name, text,
                     "cpu_mode = host-passthrough\n")
     argv = ["--config-file", str(conf), "--capabilities",
             str(CAPABILITIES / name), "--libvirt-version", "9.0.0"]
-    assert report.main(argv) == report.EXIT_OK
+    assert report.main(argv) == report.ReportExit.OK
     table = capsys.readouterr().out
     assert re.search(r"maxphysaddr\s+%s\n" % re.escape(text), table), table
-    assert report.main([*argv, "--format", "json"]) == report.EXIT_OK
+    assert report.main([*argv, "--format", "json"]) == report.ReportExit.OK
     data = json.loads(capsys.readouterr().out)
     assert data["cpu_info"]["maxphysaddr"] == maxphysaddr
     assert data["traits"] == traits
@@ -90,7 +90,7 @@ def test_files_equal_sample(capsys, tmp_path):
         str(domcaps), "--libvirt-version", "9.0.0", "--hostname",
         sample.hypervisor_hostname, "--format", "json",
     )
-    assert code == report.EXIT_OK
+    assert code == report.ReportExit.OK
     expected = json.loads(from_sample)
     expected["source"] = "files"
     assert json.loads(from_files) == expected
@@ -110,7 +110,7 @@ def test_config_file_enables_trait_families(capsys, tmp_path):
                         str(caps), "--libvirt-version", "9.0.0",
                         "--format", "json"])
     data = json.loads(capsys.readouterr().out)
-    assert code == report.EXIT_OK
+    assert code == report.ReportExit.OK
     assert "COMPUTE_ADDRESS_SPACE_PASSTHROUGH" in data["traits"]
     assert [t for t in data["traits"] if "BITS" in t] == [
         "CUSTOM_HWABI_MAXPHYSADDR_BITS_44", "CUSTOM_HWABI_MAXPHYSADDR_BITS_45",
@@ -120,35 +120,36 @@ def test_config_file_enables_trait_families(capsys, tmp_path):
 
 
 @pytest.mark.parametrize(("argv", "code", "message"), [
-    (["--sample", "nope"], report.EXIT_USAGE, "no sample host 'nope'"),
+    (["--sample", "nope"], report.ReportExit.USAGE, "no sample host 'nope'"),
     (["--sample", "s390x-ccw", "--connect", "qemu:///system"],
-     report.EXIT_USAGE, "choose one source"),
-    (["--capabilities", "/dev/null"], report.EXIT_USAGE,
+     report.ReportExit.USAGE, "choose one source"),
+    (["--capabilities", "/dev/null"], report.ReportExit.USAGE,
      "needs --libvirt-version"),
     (["--capabilities", "/dev/null", "--libvirt-version", "nine"],
-     report.EXIT_USAGE, "expected X.Y.Z"),
-    (["--libvirt-version", "9.0.0"], report.EXIT_USAGE,
+     report.ReportExit.USAGE, "expected X.Y.Z"),
+    (["--libvirt-version", "9.0.0"], report.ReportExit.USAGE,
      "--libvirt-version: goes only with --capabilities"),
     # A sample or a live host has its own name, version and domain
     # capabilities: the options for saved files must not be ignored.
-    (["--sample", "s390x-ccw", "--hostname", "cmp1"], report.EXIT_USAGE,
+    (["--sample", "s390x-ccw", "--hostname", "cmp1"], report.ReportExit.USAGE,
      "--hostname: goes only with --capabilities"),
     (["--sample", "s390x-ccw", "--libvirt-version", "9.0.0"],
-     report.EXIT_USAGE, "--libvirt-version: goes only with --capabilities"),
+     report.ReportExit.USAGE,
+     "--libvirt-version: goes only with --capabilities"),
     (["--sample", "s390x-ccw", "--domcapabilities", "/dev/null",
-      "--hostname", "cmp1"], report.EXIT_USAGE,
+      "--hostname", "cmp1"], report.ReportExit.USAGE,
      "--domcapabilities, --hostname: go only with --capabilities"),
-    (["--list-samples", "--sample", "s390x-ccw"], report.EXIT_USAGE,
+    (["--list-samples", "--sample", "s390x-ccw"], report.ReportExit.USAGE,
      "--list-samples lists the shipped samples and reports on none: drop "
      "--sample"),
     (["--connect", "qemu:///system", "--hostname", "cmp1"],
-     report.EXIT_USAGE, "--hostname: goes only with --capabilities"),
+     report.ReportExit.USAGE, "--hostname: goes only with --capabilities"),
     (["--capabilities", "/no/such/file", "--libvirt-version", "9.0.0"],
-     report.EXIT_BAD_DOCUMENT, "cannot access /no/such/file"),
+     report.ReportExit.BAD_DOCUMENT, "cannot access /no/such/file"),
     (["--capabilities", "/dev/null", "--libvirt-version", "9.0.0"],
-     report.EXIT_BAD_DOCUMENT, "document is empty"),
+     report.ReportExit.BAD_DOCUMENT, "document is empty"),
     (["--connect", "qemu+unix:///system?socket=/no/such/sock"],
-     report.EXIT_LIBVIRT, "cannot connect to libvirt at qemu+unix"),
+     report.ReportExit.LIBVIRT, "cannot connect to libvirt at qemu+unix"),
 ])
 def test_errors_have_exit_codes_and_one_line(capsys, argv, code, message):
     got, out, err = run(capsys, *argv)
@@ -164,7 +165,7 @@ def test_malformed_file_is_exit_1(capsys, tmp_path):
     bad.write_text("<capabilities><host>")
     code, _, err = run(capsys, "--capabilities", str(bad),
                        "--libvirt-version", "9.0.0")
-    assert code == report.EXIT_BAD_DOCUMENT
+    assert code == report.ReportExit.BAD_DOCUMENT
     assert "not well-formed" in err
 
 
@@ -173,18 +174,18 @@ def test_bad_config_value_is_exit_2(capsys, tmp_path):
     conf.write_text("[hwabi_capabilities]\nbits_ladder_min = 7\n")
     code = report.main(["--config-file", str(conf), "--sample",
                         "s390x-ccw"])
-    assert code == report.EXIT_USAGE
+    assert code == report.ReportExit.USAGE
     assert "bits_ladder_min" in capsys.readouterr().err
 
 
 def test_unknown_argument_is_exit_2(capsys):
-    assert report.main(["--bogus"]) == report.EXIT_USAGE
+    assert report.main(["--bogus"]) == report.ReportExit.USAGE
     assert "unrecognized arguments: --bogus" in capsys.readouterr().err
 
 
 def test_deprecated_machine_types_in_table_and_json(capsys):
     code, out, _ = run(capsys, "--sample", "x86_64-kvm-debian12")
-    assert code == report.EXIT_OK
+    assert code == report.ReportExit.OK
     guest_row = next(line for line in out.splitlines()
                      if line.startswith("guest x86_64"))
     assert guest_row.endswith("deprecated: pc-i440fx-1.4, pc-i440fx-1.5, "
@@ -209,7 +210,7 @@ def test_deprecated_machine_types_in_table_and_json(capsys):
 def test_bad_values_on_the_command_line_are_usage_errors(capsys, argv,
                                                           message):
     got, out, err = run(capsys, *argv)
-    assert got == report.EXIT_USAGE
+    assert got == report.ReportExit.USAGE
     assert message in err
     assert "Traceback" not in err
     assert out == ""
