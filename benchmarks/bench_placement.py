@@ -63,7 +63,7 @@ from urllib.parse import parse_qsl
 
 warnings.simplefilter("ignore")
 
-from nova import conf as nova_conf  # noqa: E402
+from nova.conf import CONF as NOVA_CONF  # noqa: E402
 from nova.scheduler import utils as scheduler_utils  # noqa: E402
 from nova.scheduler.client import report as nova_report  # noqa: E402
 
@@ -426,7 +426,7 @@ def print_fleet(rows, fleet, rounds: int) -> list:
           "filter); ms = median of %d rounds;" % rounds)
     print("   KB = response size. Nova itself sends limit=%d ([scheduler] "
           "max_placement_results)." % (
-              nova_conf.CONF.scheduler.max_placement_results))
+              NOVA_CONF.scheduler.max_placement_results))
     print("   Hosts without maxphysaddr lack EMULATED because nova-hwabi "
           "decides it; Nova 34's driver")
     print("   reports it from the libvirt version alone, which would add "
@@ -461,7 +461,7 @@ def main() -> int:
     if args.providers < 6 or args.fleet < 6:
         parser.error("--providers and --fleet need at least 6 (one cycle)")
     logging.disable(logging.INFO)
-    nova_conf.CONF([], project="nova", default_config_files=[])
+    NOVA_CONF([], project="nova", default_config_files=[])
     by_bits = desired_traits()
     ours = {t for traits in by_bits.values() for t in traits
             if t.startswith("CUSTOM_")}

@@ -16,7 +16,7 @@ requires the traits) and the compute driver.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -216,10 +216,20 @@ def _checked_bits(value: Any, what: str) -> int:
 _Value = TypeVar("_Value")
 
 
-def _merge(flavor_value: _Value | None, image_value: _Value | None,
-           flavor_key: str, image_key: str
-           ) -> tuple[_Value | None, str | None]:
-    """One value and its source; flavor and image must agree."""
+def _from_flavor_and_image(
+    parse: Callable[[Any, str], _Value | None],
+    extra_specs: Mapping[str, Any] | None, flavor_key: str,
+    image_properties: Any, image_key: str,
+) -> tuple[_Value | None, str | None]:
+    """One value, parsed from flavor and image, and its source.
+
+    ``"flavor"``, ``"image"``, ``"flavor+image"`` or None; flavor and image
+    must agree. Raises :class:`AddressSpaceRequestError`.
+    """
+    flavor_value = parse(_lookup(extra_specs, flavor_key),
+                         "flavor " + flavor_key)
+    image_value = parse(_lookup(image_properties, image_key),
+                        "image " + image_key)
     if flavor_value is not None and image_value is not None:
         if flavor_value != image_value:
             raise AddressSpaceRequestError(
@@ -254,20 +264,10 @@ def translate(
 
     Raises :class:`AddressSpaceRequestError`.
     """
-    mode, mode_source = _merge(
-        parse_mode(_lookup(extra_specs, FLAVOR_MODE),
-                    "flavor " + FLAVOR_MODE),
-        parse_mode(_lookup(image_properties, IMAGE_MODE),
-                    "image " + IMAGE_MODE),
-        FLAVOR_MODE, IMAGE_MODE,
-    )
-    bits, bits_source = _merge(
-        parse_bits(_lookup(extra_specs, FLAVOR_BITS),
-                    "flavor " + FLAVOR_BITS),
-        parse_bits(_lookup(image_properties, IMAGE_BITS),
-                    "image " + IMAGE_BITS),
-        FLAVOR_BITS, IMAGE_BITS,
-    )
+    mode, mode_source = _from_flavor_and_image(
+        parse_mode, extra_specs, FLAVOR_MODE, image_properties, IMAGE_MODE)
+    bits, bits_source = _from_flavor_and_image(
+        parse_bits, extra_specs, FLAVOR_BITS, image_properties, IMAGE_BITS)
     _check_combination(mode, bits, bits_source, legacy_bits_only)
     return AddressSpaceRequest(
         mode=mode,

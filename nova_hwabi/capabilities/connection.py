@@ -1,14 +1,17 @@
 """The one way nova-hwabi opens libvirt itself (outside Nova's driver).
 
-``nova-hwabi-report --connect``, the machine-type recorder and audit
-(``nova-hwabi-manage``) and the functional tests use :func:`connect`; the
-compute driver uses Nova's own connection (``self._host``) instead.
+``nova-hwabi-report --connect`` and the machine-type recorder and audit
+(``nova-hwabi-manage``) read libvirt through :func:`connected`, the
+functional tests through :func:`import_libvirt`; the compute driver uses
+Nova's own connection (``self._host``) instead.
 libvirt-python is optional (the ``nova-hwabi[libvirt]`` extra): without it
 :func:`import_libvirt` says how to install it.
 """
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from oslo_log import log as logging
@@ -58,6 +61,27 @@ def connect(uri: str, *, read_only: bool = False) -> Any:
             "cannot connect to libvirt at %s: %s (is libvirtd running, and "
             "may this user open its socket?)" % (uri, error_message(exc))
         ) from None
+
+
+@contextlib.contextmanager
+def connected(uri: str, *, read_only: bool = False) -> Iterator[Any]:
+    """A ``virConnect`` to ``uri`` (see :func:`connect`), closed on exit.
+
+    A ``libvirt.libvirtError`` raised in the ``with`` block becomes
+    :class:`LibvirtConnectionError`: ``libvirt at URI failed: MESSAGE``,
+    one line, with libvirt's message. Errors the block means to survive
+    (a missing optional document) it catches itself.
+    """
+    libvirt = import_libvirt()
+    conn = connect(uri, read_only=read_only)
+    try:
+        yield conn
+    except libvirt.libvirtError as exc:
+        raise LibvirtConnectionError(
+            "libvirt at %s failed: %s" % (uri, error_message(exc))
+        ) from None
+    finally:
+        conn.close()
 
 
 def error_message(exc: Any) -> str:

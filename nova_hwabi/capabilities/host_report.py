@@ -20,9 +20,6 @@ from nova_hwabi.capabilities.domain_caps import (
     DomainCapabilities,
     parse_domain_capabilities,
 )
-from nova_hwabi.capabilities.errors import (
-    LibvirtConnectionError,
-)
 from nova_hwabi.capabilities.host import parse_host_capabilities
 from nova_hwabi.capabilities.model import Guest, HostCapabilities
 from nova_hwabi.capabilities.reported_traits import (
@@ -201,19 +198,11 @@ def read_live(uri: str, virt_type: str) -> HostDocuments:
     ``virt_type``; if libvirt cannot give them the report goes on without
     them and a warning says why. Raises :class:`LibvirtConnectionError`.
     """
-    libvirt = connection.import_libvirt()
-    conn = connection.connect(uri)
-    try:
+    with connection.connected(uri) as conn:
         capabilities = conn.getCapabilities().encode("utf-8")
         version = LibvirtVersion.from_int(conn.getLibVersion())
         hostname = conn.getHostname()
-        domcaps = _live_domain_capabilities(libvirt, conn, virt_type)
-    except libvirt.libvirtError as exc:
-        raise LibvirtConnectionError(
-            "libvirt at %s failed: %s" % (uri, connection.error_message(exc))
-        ) from None
-    finally:
-        conn.close()
+        domcaps = _live_domain_capabilities(conn, virt_type)
     return HostDocuments(
         source=uri,
         hypervisor_hostname=hostname,
@@ -223,8 +212,9 @@ def read_live(uri: str, virt_type: str) -> HostDocuments:
     )
 
 
-def _live_domain_capabilities(libvirt: Any, conn: Any,
+def _live_domain_capabilities(conn: Any,
                               virt_type: str) -> tuple[bytes, ...]:
+    libvirt = connection.import_libvirt()
     # virNodeGetInfo's first field is the host architecture, e.g. x86_64.
     arch = conn.getInfo()[0]
     try:

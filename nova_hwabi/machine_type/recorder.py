@@ -22,7 +22,6 @@ from nova_hwabi.capabilities import (
 )
 from nova_hwabi.capabilities.errors import (
     CapabilitiesError,
-    LibvirtConnectionError,
 )
 from nova_hwabi.capabilities.guest import GuestDomain
 from nova_hwabi.capabilities.model import HostCapabilities
@@ -54,9 +53,7 @@ class LocalHost:
 
 def read_local_host(uri: str) -> LocalHost:
     """Read capabilities and every domain's XML from libvirt at ``uri``."""
-    libvirt = connection.import_libvirt()
-    conn = connection.connect(uri, read_only=True)
-    try:
+    with connection.connected(uri, read_only=True) as conn:
         capabilities = parse_host_capabilities(conn.getCapabilities())
         domains = []
         for domain in conn.listAllDomains():
@@ -65,13 +62,7 @@ def read_local_host(uri: str) -> LocalHost:
             except CapabilitiesError as exc:
                 LOG.warning("Skipping domain %s: %s", domain.UUIDString(),
                             exc)
-        return LocalHost(capabilities, tuple(domains))
-    except libvirt.libvirtError as exc:
-        raise LibvirtConnectionError(
-            "libvirt at %s failed: %s" % (uri, connection.error_message(exc))
-        ) from None
-    finally:
-        conn.close()
+    return LocalHost(capabilities, tuple(domains))
 
 
 @dataclass(frozen=True)

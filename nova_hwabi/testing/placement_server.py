@@ -9,8 +9,10 @@ once it listens. Around it:
 
 - :class:`PlacementAdmin`, plain HTTP with the admin token, to set up and
   inspect providers independently of the code under test;
-- :func:`nova_conf` / :func:`hwabi_conf`, the ``nova.conf`` whose
-  ``[placement]`` section reaches the service as keystoneauth1 does;
+- :func:`write_nova_conf`, the ``nova.conf`` whose ``[placement]``
+  section reaches the service as keystoneauth1 does, and
+  :func:`load_hwabi_conf` / :func:`hwabi_conf_for`, nova-hwabi's options
+  read from it;
 - :class:`RecordingAdapter`, a keystoneauth adapter wrapper recording every
   request sent, so request counts are checked on the wire.
 """

@@ -88,7 +88,7 @@ def _write_nova_conf(path, unknown_host_bits="reject",
 
 
 @pytest.fixture
-def nova_conf(tmp_path):
+def load_nova_conf(tmp_path):
     """Load Nova's global CONF from a nova.conf file; clear it after."""
     def load(**options):
         path = tmp_path / "nova.conf"
@@ -115,8 +115,8 @@ def _passing(manager, flavor, image):
             for host in manager.get_filtered_hosts(_hosts(), spec)}
 
 
-def test_our_filters_replace_novas(nova_conf):
-    nova_conf()
+def test_our_filters_replace_novas(load_nova_conf):
+    load_nova_conf()
     manager = inprocess.DetachedHostManager()
     assert [type(f).__module__ for f in manager.enabled_filters] == [
         "nova_hwabi.filters.compute_capabilities",
@@ -127,14 +127,14 @@ def test_our_filters_replace_novas(nova_conf):
 @pytest.mark.parametrize(("flavor", "image", "expected"),
                          [case[1:] for case in CASES],
                          ids=[case[0] for case in CASES])
-def test_requests_by_hosts(nova_conf, flavor, image, expected):
-    nova_conf()
+def test_requests_by_hosts(load_nova_conf, flavor, image, expected):
+    load_nova_conf()
     manager = inprocess.DetachedHostManager()
     assert _passing(manager, flavor, image) == expected
 
 
-def test_typed_operators_test_membership(nova_conf):
-    nova_conf(capabilities_operators="typed")
+def test_typed_operators_test_membership(load_nova_conf):
+    load_nova_conf(capabilities_operators="typed")
     manager = inprocess.DetachedHostManager()
     assert _passing(manager, {"capabilities:cpu_info:features": "<in> aes"},
                     {}) == ALL - {"broken", "bits46"}
@@ -147,8 +147,8 @@ def test_upstream_in_is_substring(upstream_manager):
                     {}) == ALL - {"broken"}
 
 
-def test_unknown_bits_policy_accept(nova_conf):
-    nova_conf(unknown_host_bits="accept")
+def test_unknown_bits_policy_accept(load_nova_conf):
+    load_nova_conf(unknown_host_bits="accept")
     manager = inprocess.DetachedHostManager()
     assert _passing(manager, {FM: "emulate", FB: "46"}, {}) == (
         X86_AT_LEAST_46 | {"unknown", "broken", "arm"}
@@ -160,8 +160,8 @@ def test_unknown_bits_policy_accept(nova_conf):
 
 
 @pytest.fixture
-def upstream_manager(nova_conf):
-    nova_conf()
+def upstream_manager(load_nova_conf):
+    load_nova_conf()
     CONF.set_override("available_filters",
                       ["nova.scheduler.filters.all_filters"],
                       group="filter_scheduler")

@@ -51,7 +51,7 @@ def _hosts(*bits):
 
 
 @pytest.fixture
-def nova_conf():
+def conf_fixture():
     """Nova's CONF (the host filter's) with our options, restored after."""
     fixture = config_fixture.Config(base.CONF)
     fixture.setUp()
@@ -104,8 +104,8 @@ def _placement_answer(spec, hosts):
                                                         "no ladder"])
 @pytest.mark.parametrize("kind", [aw.LIVE, aw.COLD])
 @pytest.mark.parametrize("policy", aw.POLICIES)
-def test_every_option_value(nova_conf, instance, policy, kind, ladder):
-    _configure(nova_conf, kind, policy, ladder)
+def test_every_option_value(conf_fixture, instance, policy, kind, ladder):
+    _configure(conf_fixture, kind, policy, ladder)
     instance(TASK_STATE[kind], RECORDED_48)
     hosts = _hosts(*HOST_BITS)
     spec = inprocess.request_spec(PASSTHROUGH)
@@ -127,9 +127,9 @@ def test_every_option_value(nova_conf, instance, policy, kind, ladder):
 
 @pytest.mark.parametrize("task_state", ["rebuilding", "unshelving"],
                          ids=["evacuation", "unshelve"])
-def test_evacuation_and_unshelve_are_cold_moves(nova_conf, instance,
+def test_evacuation_and_unshelve_are_cold_moves(conf_fixture, instance,
                                                 task_state):
-    nova_conf.config(group="hwabi_scheduler", live_move_address_width="any",
+    conf_fixture.config(group="hwabi_scheduler", live_move_address_width="any",
                      cold_move_address_width="same",
                      require_bits_ladder=True)
     instance(task_state, RECORDED_48)
@@ -153,9 +153,9 @@ def test_evacuation_and_unshelve_are_cold_moves(nova_conf, instance,
 ], ids=["new boot", "rebuild", "emulated guest",
         "resized to a flavor without passthrough", "nothing recorded",
         "invalid request"])
-def test_requests_left_alone(nova_conf, instance, extra_specs, task_state,
+def test_requests_left_alone(conf_fixture, instance, extra_specs, task_state,
                              hints, metadata, looked_up):
-    nova_conf.config(group="hwabi_scheduler", require_bits_ladder=True)
+    conf_fixture.config(group="hwabi_scheduler", require_bits_ladder=True)
     instance(task_state, metadata)
     spec = inprocess.request_spec(extra_specs)
     spec.scheduler_hints = hints
@@ -167,19 +167,19 @@ def test_requests_left_alone(nova_conf, instance, extra_specs, task_state,
     assert bool(instance.calls) == looked_up
 
 
-def test_instance_in_no_cell_is_a_new_boot(nova_conf, instance):
+def test_instance_in_no_cell_is_a_new_boot(conf_fixture, instance):
     # The fixture starts with no instance: moving_instance returns None,
     # as it does for an instance mapped to no cell yet.
-    nova_conf.config(group="hwabi_scheduler", require_bits_ladder=True)
+    conf_fixture.config(group="hwabi_scheduler", require_bits_ladder=True)
     spec = inprocess.request_spec(PASSTHROUGH)
     assert not rf.address_width_filter(base.CONF, _Context(), spec)
     assert instance.calls == [spec.instance_uuid]
     assert not spec.root_required and not spec.root_forbidden
 
 
-def test_bad_record_is_logged_and_the_move_goes_on(nova_conf, instance,
+def test_bad_record_is_logged_and_the_move_goes_on(conf_fixture, instance,
                                                    caplog):
-    nova_conf.config(group="hwabi_scheduler", require_bits_ladder=True)
+    conf_fixture.config(group="hwabi_scheduler", require_bits_ladder=True)
     instance("migrating", {aw.MODE_KEY: "passthrough", aw.BITS_KEY: "lots"})
     spec = inprocess.request_spec(PASSTHROUGH)
     assert not rf.address_width_filter(base.CONF, _Context(), spec)
@@ -188,7 +188,7 @@ def test_bad_record_is_logged_and_the_move_goes_on(nova_conf, instance,
 
 
 def test_database_error_in_the_host_filter_lets_every_host_pass(
-        nova_conf, instance, caplog):
+        conf_fixture, instance, caplog):
     instance("migrating", RECORDED_48, error=RuntimeError("cell down"))
     hosts = list(_hosts(*HOST_BITS).values())
     spec = inprocess.request_spec(PASSTHROUGH)
@@ -199,9 +199,9 @@ def test_database_error_in_the_host_filter_lets_every_host_pass(
 
 @pytest.mark.parametrize(("policy", "passes"), [("reject", False),
                                                 ("accept", True)])
-def test_host_without_bits_follows_unknown_host_bits(nova_conf, instance,
+def test_host_without_bits_follows_unknown_host_bits(conf_fixture, instance,
                                                      policy, passes):
-    nova_conf.config(group="hwabi_scheduler", unknown_host_bits=policy)
+    conf_fixture.config(group="hwabi_scheduler", unknown_host_bits=policy)
     instance("migrating", RECORDED_48)
     host = _hosts(None)[None]
     spec = inprocess.request_spec(PASSTHROUGH)
@@ -209,7 +209,7 @@ def test_host_without_bits_follows_unknown_host_bits(nova_conf, instance,
         [host] if passes else [])
 
 
-def test_no_host_left_is_logged_with_the_width_and_why(nova_conf, instance,
+def test_no_host_left_is_logged_with_the_width_and_why(conf_fixture, instance,
                                                        caplog):
     caplog.set_level(logging.INFO, logger="nova_hwabi")
     instance("migrating", RECORDED_48)
@@ -224,9 +224,9 @@ def test_no_host_left_is_logged_with_the_width_and_why(nova_conf, instance,
     assert "maxphysaddr bits 46" in line[0]
 
 
-def test_request_filter_logs_the_traits(nova_conf, instance, caplog):
+def test_request_filter_logs_the_traits(conf_fixture, instance, caplog):
     caplog.set_level(logging.INFO, logger="nova_hwabi")
-    nova_conf.config(group="hwabi_scheduler", require_bits_ladder=True)
+    conf_fixture.config(group="hwabi_scheduler", require_bits_ladder=True)
     instance("migrating", RECORDED_48)
     spec = inprocess.request_spec(PASSTHROUGH)
     assert rf.address_width_filter(base.CONF, _Context(), spec)
