@@ -56,6 +56,7 @@ if TYPE_CHECKING:
 
 LOG = logging.getLogger(__name__)
 
+
 class CommonExit(cli.ExitCodes):
     """Exit codes every sub-command shares."""
 
@@ -713,6 +714,7 @@ def _run_command(conf: cfg.ConfigOpts) -> int:
         return _fail(CommonExit.UNEXPECTED, "unexpected %s: %s (run with "
                      "--debug for details)" % (type(exc).__name__,
                                                first_line))
+
 
 if __name__ == "__main__":
     sys.exit(main())

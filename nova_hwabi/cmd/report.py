@@ -46,7 +46,6 @@ from nova_hwabi.placement.provider_config import (
 LOG = logging.getLogger(__name__)
 
 
-
 class ReportExit(cli.ExitCodes):
     """Exit codes of ``nova-hwabi-report``."""
 

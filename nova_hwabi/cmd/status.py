@@ -365,5 +365,6 @@ def _run_checks(conf: cfg.ConfigOpts) -> int:
     upgradecheck.CONF = conf
     return upgradecheck.run(conf)
 
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -66,6 +66,7 @@ LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
 hwabi_conf.register_opts(CONF)
 
+
 # Nova is untyped: its classes are Any to mypy, and strict mode refuses to
 # subclass Any. Subclassing Nova's is the point of this module.
 class PinnedMachineTypeUnavailable(exception.Invalid):  # type: ignore[misc]

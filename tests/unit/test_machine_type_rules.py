@@ -36,6 +36,7 @@ def _assert_raises(error, fragment, function, *args):
         function(*args)
     assert fragment in str(caught.value)
 
+
 # name -> family, variant, version, alias?, flavour. Every name is one a
 # QEMU build really offers (upstream, RHEL/CentOS, Ubuntu).
 REAL = [

@@ -149,6 +149,7 @@ def test_record_at_startup_isolates_a_refused_machine_type():
     legacy = dataclasses.replace(EMULATE46, uuid="legacy",
                                  machine="pc-1.0-qemu-kvm")
     warnings = []
+
     def unreadable():
         raise RuntimeError("broken row")
 
