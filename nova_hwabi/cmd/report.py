@@ -13,6 +13,7 @@ Exit codes: :class:`ReportExit`, which ``--help`` lists.
 
 from __future__ import annotations
 
+import argparse
 import signal
 import sys
 import threading
@@ -148,8 +149,11 @@ class _ConfigOpts(cfg.ConfigOpts):
     def _pre_setup(self, *args: Any, **kwargs: Any,
                    ) -> tuple[str, list[str], list[str]]:
         result = super()._pre_setup(*args, **kwargs)
-        if self._oparser is not None:
-            self._oparser.formatter_class = cli.HELP_FORMATTER
+        # A private attribute: should a later oslo.config drop it, --help
+        # only loses the epilog's layout, the command keeps working.
+        parser = getattr(self, "_oparser", None)
+        if isinstance(parser, argparse.ArgumentParser):
+            parser.formatter_class = cli.HELP_FORMATTER
         return result
 
 
