@@ -14,7 +14,9 @@ Checks, with oslo.upgradecheck's codes (0 success, 1 warning, 2 failure;
   such instances cannot start after a move; and those some host's QEMU
   marks deprecated (CUSTOM_HWABI_DEPRECATED_MACHINE_*, same opt-in): the
   next QEMU may drop them. Not checked, and said so, when no host reports
-  those traits or Placement cannot be asked;
+  those traits or ``[placement]`` has no credentials; a warning when
+  Placement is configured but cannot be asked (down, refused, incomplete
+  credentials);
 - device buses and models recorded for instances (``image_hw_disk_bus``,
   ``image_hw_cdrom_bus``, ``image_hw_video_model``, ``image_hw_vif_model``)
   that no compute host offers (Nova's own ``COMPUTE_STORAGE_BUS_*``,
@@ -134,8 +136,7 @@ class Checks(upgradecheck.UpgradeCommands):
                     " with nova-hwabi-report --sync).")
             missing, deprecated = self._machine_type_offers(offers, pinned)
         except placement.PlacementError as exc:
-            return upgradecheck.Result(
-                upgradecheck.Code.SUCCESS, "Not checked: %s" % exc)
+            return _placement_not_asked(exc)
         if not missing and not deprecated:
             return upgradecheck.Result(upgradecheck.Code.SUCCESS)
         parts = []
@@ -197,8 +198,7 @@ class Checks(upgradecheck.UpgradeCommands):
                     "traits (COMPUTE_STORAGE_BUS_*, ...) to Placement.")
             stranded = self._stranded_devices(offers, recorded)
         except placement.PlacementError as exc:
-            return upgradecheck.Result(
-                upgradecheck.Code.SUCCESS, "Not checked: %s" % exc)
+            return _placement_not_asked(exc)
         if not stranded:
             return upgradecheck.Result(upgradecheck.Code.SUCCESS)
         return upgradecheck.Result(
@@ -264,6 +264,24 @@ class Checks(upgradecheck.UpgradeCommands):
         ("Recorded devices offered", _check_offered_devices),
         ("capabilities: operators", _check_capabilities_operators),
     )
+
+
+def _placement_not_asked(exc: Exception) -> upgradecheck.Result:
+    """The result of a Placement-backed check that could not ask it.
+
+    No ``[placement]`` credentials at all is a deployment that does not
+    use these checks: success, said so. Credentials that are incomplete,
+    refused, or a Placement that does not answer is a warning: the check
+    was meant to run, and an exit 0 would pass an upgrade gate that
+    checked nothing.
+    """
+    if isinstance(exc, placement.PlacementNotConfiguredError):
+        return upgradecheck.Result(
+            upgradecheck.Code.SUCCESS, "Not checked: %s" % exc)
+    return upgradecheck.Result(
+        upgradecheck.Code.WARNING,
+        "Could not check: %s. Fix [placement] and run the check again."
+        % str(exc).rstrip("."))
 
 
 def capability_flavors(ctxt: Any) -> list[Any]:

@@ -25,6 +25,7 @@ from oslo_config import cfg
 from nova_hwabi.conf import sources
 from nova_hwabi.placement.errors import (
     PlacementAuthError,
+    PlacementNotConfiguredError,
     PlacementRequestError,
     PlacementUnreachableError,
     ProviderNotFoundError,
@@ -91,7 +92,7 @@ class PlacementClient:
                     sources.origin(conf, "placement", "auth_type"), exc)
             ) from None
         if auth is None:
-            raise PlacementAuthError(
+            raise PlacementNotConfiguredError(
                 "[placement] auth_type is not set %s: configure Placement "
                 "credentials as for nova-compute (e.g. auth_type = password "
                 "with a Keystone user, or auth_type = admin_token with "

@@ -17,6 +17,12 @@ class PlacementAuthError(PlacementError):
     """Placement refused the credentials (401) or the role (403)."""
 
 
+class PlacementNotConfiguredError(PlacementAuthError):
+    """``[placement]`` has no credentials at all (``auth_type`` unset):
+    Placement was not meant to be asked, unlike an incomplete or refused
+    configuration."""
+
+
 class ProviderNotFoundError(PlacementError):
     """No resource provider with that name or UUID."""
 

@@ -15,6 +15,8 @@ from nova_hwabi.cmd.status import Checks
 from nova_hwabi.testing.placement_server import (
     PlacementAdmin,
     hwabi_conf_for,
+    load_hwabi_conf,
+    write_nova_conf,
 )
 
 PINNED = "CUSTOM_HWABI_MACHINE_X86_64_PC_Q35_7_2"
@@ -27,6 +29,8 @@ class TestOfferedMachineTypes(test.TestCase):
     def _placement(self, module_placement, tmp_path):
         self.placement = PlacementAdmin(module_placement)
         self.conf = hwabi_conf_for(module_placement, tmp_path)
+        self.tmp_path = tmp_path
+        self.endpoint = module_placement.endpoint
 
     def setUp(self):
         super().setUp()
@@ -46,9 +50,14 @@ class TestOfferedMachineTypes(test.TestCase):
                 system_metadata={"image_hw_machine_type": "pc"},
             ).create()
 
-    def _check(self):
-        checks = Checks(self.conf, lambda: self.context)
+    def _check(self, conf=None):
+        checks = Checks(conf or self.conf, lambda: self.context)
         return checks._check_offered_machine_types()
+
+    def _conf_with(self, url, placement_opts):
+        return load_hwabi_conf(write_nova_conf(
+            self.tmp_path / ("nova-%d.conf" % len(placement_opts)),
+            url, placement_opts))
 
     def _provider_with(self, *traits):
         self.placement.create_provider("host-%s" % len(traits),
@@ -67,3 +76,27 @@ class TestOfferedMachineTypes(test.TestCase):
 
         self._provider_with(OTHER, PINNED)
         assert self._check().code == upgradecheck.Code.SUCCESS
+
+    # [placement] as given -> the result and the start of its details. No
+    # credentials at all: the deployment does not use the check. Anything
+    # configured that fails: a warning, never an exit 0 that checked
+    # nothing. (A unittest-style class: cases as subTests.)
+    NOT_ASKED = (
+        (None, {"auth_type": None, "endpoint": None, "token": None},
+         upgradecheck.Code.SUCCESS,
+         "Not checked: [placement] auth_type is not set"),
+        ("http://127.0.0.1:1", {}, upgradecheck.Code.WARNING,
+         "Could not check: "),
+        (None, {"auth_type": "password"}, upgradecheck.Code.WARNING,
+         "Could not check: [placement] auth is incomplete"),
+        (None, {"auth_type": "no-such-plugin"}, upgradecheck.Code.WARNING,
+         "Could not check: [placement] auth_type"),
+    )
+
+    def test_placement_not_asked(self):
+        for endpoint, options, code, details in self.NOT_ASKED:
+            with self.subTest(endpoint=endpoint, options=options):
+                result = self._check(self._conf_with(
+                    endpoint or self.endpoint, options))
+                assert result.code == code, result.details
+                assert result.details.startswith(details), result.details
