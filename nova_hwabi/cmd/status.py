@@ -65,7 +65,9 @@ class UpgradeCheckExit(cli.ExitCodes):
     SUCCESS = int(upgradecheck.Code.SUCCESS), "every check succeeded"
     WARNING = (int(upgradecheck.Code.WARNING),
                "at least one check warns, none failed: read the details")
-    FAILURE = int(upgradecheck.Code.FAILURE), "at least one check failed"
+    FAILURE = int(upgradecheck.Code.FAILURE), (
+        "at least one check failed, or could not read a cell's database "
+        "(its details name the cell)")
     CONFIG = (nova_setup.EXIT_CONFIG, "the configuration cannot be used, no "
               "check ran: one line names the option and the file")
     # upgradecheck.run's own code for a check that raised.
