@@ -82,24 +82,30 @@ class CellDatabaseError(RecordError):
                 "error": str(self)}
 
 
+def _oslo_db_exceptions() -> Any:
+    """oslo.db's exception module (Nova's database layer), on use."""
+    from oslo_db import exception  # type: ignore[import-untyped]
+
+    return exception
+
+
 def _cell_database_errors() -> tuple[type[BaseException], ...]:
     """What reading a cell's database raises when its
     ``database_connection`` cannot be used: ImportError (the URL's
     Python driver, e.g. pymysql, is not installed; SQLAlchemy imports it
     when the engine starts), oslo.db's DBError (cannot connect, no such
     table) and SQLAlchemy's own errors (a URL it cannot parse)."""
-    from oslo_db import exception as db_exception
     from sqlalchemy import exc as sa_exception
 
+    db_exception = _oslo_db_exceptions()
     return (ImportError, db_exception.DBError,
             sa_exception.SQLAlchemyError)
 
 
 def _cell_database_reason(exc: BaseException) -> str:
-    from oslo_db import exception as db_exception
-
+    db_exception = _oslo_db_exceptions()
     if isinstance(exc, ImportError):
-        return ("its database_connection needs the Python database "
+        return ("its URL needs the Python database "
                 "driver %s, which is not installed here"
                 % (exc.name or exc))
     if isinstance(exc, db_exception.DBNonExistentTable):
