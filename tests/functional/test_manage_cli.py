@@ -27,7 +27,12 @@ a script. What is proven:
 * ``nova-hwabi-status upgrade check`` warns (1) while libvirt instances
   have no recorded machine type, succeeds (0) once all are recorded (the
   ironic and the building instance never count), fails (2) on a malformed
-  ``[libvirt] hw_machine_type``.
+  ``[libvirt] hw_machine_type``;
+* a cell mapping whose database cannot be read (a driver that is not
+  installed, a database without Nova's tables): ``get`` is one line
+  naming the cell and exits 78, ``list-unset`` and ``transition`` list
+  the other cells and name each unreadable one (78), and ``upgrade check
+  --json`` stays JSON, failing (2) the checks that read cells.
 
 Subprocesses cost seconds each (Nova's imports), so the databases are
 built once per module and the independent commands run concurrently, each
