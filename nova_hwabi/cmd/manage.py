@@ -62,7 +62,9 @@ class CommonExit(cli.ExitCodes):
 
     UNEXPECTED = 1, "unexpected error (one line; the traceback with --debug)"
     CONFIG = (nova_setup.EXIT_CONFIG, "the configuration cannot be used: "
-              "one line names the option and the file")
+              "one line names the option and the file; or a cell's "
+              "database cannot be read: one line names the cell (listings "
+              "list the other cells)")
 
 
 # Each sub-command's own codes, as nova-manage's libvirt and
@@ -242,9 +244,19 @@ def machine_type_list_unset(ctxt: Any, args: argparse.Namespace) -> int:
         return _fail(ListUnsetExit.USAGE, str(exc))
     cli.Output(args.format).emit(
         {"instances": [item.to_dict() for item in found],
-         "next_marker": found.next_marker},
+         "next_marker": found.next_marker,
+         "unreadable_cells": [exc.to_dict() for exc in found.unreadable]},
         _unset_lines(found))
+    if found.unreadable:
+        return _unreadable_cells(found.unreadable)
     return ListUnsetExit.FOUND if found else ListUnsetExit.NONE
+
+
+def _unreadable_cells(unreadable: list[records.CellDatabaseError]) -> int:
+    """One error line per cell a listing could not read; the exit code."""
+    for exc in unreadable:
+        _fail(CommonExit.CONFIG, str(exc))
+    return CommonExit.CONFIG
 
 
 def _unset_lines(
@@ -310,7 +322,10 @@ def machine_type_transition(ctxt: Any, args: argparse.Namespace) -> int:
         "dry_run": args.dry_run,
         "instances": [row.to_dict() for row in result.rows],
         "summary": summary, "next_marker": result.next_marker,
+        "unreadable_cells": [exc.to_dict() for exc in result.unreadable],
     }, _transition_lines(args.source, target.name, result, summary))
+    if result.unreadable:
+        return _unreadable_cells(result.unreadable)
     return _transition_exit_code(result.rows)
 
 
@@ -707,6 +722,9 @@ def _run_command(conf: cfg.ConfigOpts) -> int:
     try:
         handler: Handler = args.handler  # set by _leaf per sub-command
         return handler(nova_context.get_admin_context(), args)
+    except records.CellDatabaseError as exc:
+        # The cell mapping's database_connection: configuration.
+        return _fail(CommonExit.CONFIG, str(exc))
     except Exception as exc:
         # One line for people; the traceback with --debug.
         LOG.debug("Unexpected error", exc_info=True)

@@ -54,6 +54,9 @@ def import_nova_conf() -> cfg.ConfigOpts:
         compat.use_native_threading()
     except cfg.Error as exc:
         raise ConfigError(sources.file_error(exc)) from None
+    except sources.UNREADABLE_FILE_ERRORS as exc:
+        raise ConfigError(
+            sources.unreadable_file_error(sys.argv[1:], exc)) from None
     except ModuleNotFoundError as exc:
         if not (exc.name or "").startswith("nova."):
             raise
@@ -87,11 +90,15 @@ def start(prog: str, argv: list[str] | None,
     register_cli(conf)
     logging.register_options(conf)
     conf.set_default("use_stderr", True)
+    args = sys.argv[1:] if argv is None else argv
     try:
-        compat.parse_nova_args(
-            [prog, *(sys.argv[1:] if argv is None else argv)], prog)
+        compat.parse_nova_args([prog, *args], prog)
     except cfg.Error as exc:
         raise ConfigError(sources.file_error(exc)) from None
+    except sources.UNREADABLE_FILE_ERRORS as exc:
+        # A directory, an empty name, a binary file: oslo.config raises
+        # these unwrapped.
+        raise ConfigError(sources.unreadable_file_error(args, exc)) from None
     check_config(conf, prog, api_database=api_database)
     logging.setup(conf, "nova-hwabi")
     objects.register_all()

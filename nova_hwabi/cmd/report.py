@@ -177,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     except cfg.Error as exc:
         return _fail(ReportExit.USAGE, sources.file_error(exc))
+    except sources.UNREADABLE_FILE_ERRORS as exc:
+        return _fail(ReportExit.USAGE, sources.unreadable_file_error(
+            sys.argv[1:] if argv is None else argv, exc))
     except SystemExit as exc:
         # argparse has said why (--help exits 0); a bad value given on the
         # command line (--format yaml, --interval 0) exits 1 there.

@@ -35,6 +35,7 @@ Checks, with oslo.upgradecheck's codes (0 success, 1 warning, 2 failure;
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -44,7 +45,7 @@ from oslo_upgradecheck import upgradecheck
 
 from nova_hwabi import placement
 from nova_hwabi.cmd import cli, nova_setup
-from nova_hwabi.machine_type import defaults, listings, offered
+from nova_hwabi.machine_type import defaults, listings, offered, records
 
 
 def operator_mode_differences(
@@ -66,7 +67,9 @@ class UpgradeCheckExit(cli.ExitCodes):
     SUCCESS = int(upgradecheck.Code.SUCCESS), "every check succeeded"
     WARNING = (int(upgradecheck.Code.WARNING),
                "at least one check warns, none failed: read the details")
-    FAILURE = int(upgradecheck.Code.FAILURE), "at least one check failed"
+    FAILURE = int(upgradecheck.Code.FAILURE), (
+        "at least one check failed, or could not read a cell's database "
+        "(its details name the cell)")
     CONFIG = (nova_setup.EXIT_CONFIG, "the configuration cannot be used, no "
               "check ran: one line names the option and the file")
     # upgradecheck.run's own code for a check that raised.
@@ -75,6 +78,23 @@ class UpgradeCheckExit(cli.ExitCodes):
 
 # How many unrecorded instances to name in the check's details.
 _EXAMPLES = 5
+
+_Check = Callable[[Any], upgradecheck.Result]
+
+
+def _cells_readable(check: _Check) -> _Check:
+    """``check``, failing (not crashing) when a cell's database cannot be
+    read: the result's details name the cell and how to fix its mapping,
+    so ``--json`` stays JSON and the exit code is the result's (2), not
+    oslo.upgradecheck's 255 with a traceback."""
+    @functools.wraps(check)
+    def checked(self: Any) -> upgradecheck.Result:
+        try:
+            return check(self)
+        except records.CellDatabaseError as exc:
+            return upgradecheck.Result(
+                upgradecheck.Code.FAILURE, "Not checked: %s" % exc)
+    return checked
 
 
 class Checks(upgradecheck.UpgradeCommands):
@@ -98,16 +118,24 @@ class Checks(upgradecheck.UpgradeCommands):
         """': uuid, uuid' with --verbose, else ''."""
         return ": " + ", ".join(sorted(uuids)) if self._verbose else ""
 
+    @_cells_readable
     def _check_unset_machine_types(self) -> upgradecheck.Result:
         missing = listings.list_unset(self._context())
+        # The other cells are listed; the unreadable ones fail the check.
+        unread = "".join("Not checked: %s. " % exc
+                         for exc in missing.unreadable)
+        code = (upgradecheck.Code.FAILURE if unread
+                else upgradecheck.Code.WARNING)
         if not missing:
-            return upgradecheck.Result(upgradecheck.Code.SUCCESS)
+            return upgradecheck.Result(
+                code if unread else upgradecheck.Code.SUCCESS,
+                unread.strip() or None)
         named = ", ".join(item.uuid for item in missing[:_EXAMPLES])
         return upgradecheck.Result(
-            upgradecheck.Code.WARNING,
-            "%d instance(s) have no recorded machine type (%s%s). Record "
-            "them (nova-hwabi-manage machine-type list-unset / update, or "
-            "start nova-compute) before changing [libvirt] "
+            code,
+            unread + "%d instance(s) have no recorded machine type (%s%s). "
+            "Record them (nova-hwabi-manage machine-type list-unset / "
+            "update, or start nova-compute) before changing [libvirt] "
             "hw_machine_type." % (len(missing), named,
                                   ", ..." if len(missing) > _EXAMPLES
                                   else ""),
@@ -121,6 +149,7 @@ class Checks(upgradecheck.UpgradeCommands):
             return upgradecheck.Result(upgradecheck.Code.FAILURE, str(exc))
         return upgradecheck.Result(upgradecheck.Code.SUCCESS)
 
+    @_cells_readable
     def _check_offered_machine_types(self) -> upgradecheck.Result:
         pinned = listings.pinned_instances(self._context())
         if not pinned:
@@ -184,6 +213,7 @@ class Checks(upgradecheck.UpgradeCommands):
                 deprecated[key] = (hosts, previous + uuids)
         return missing, deprecated
 
+    @_cells_readable
     def _check_offered_devices(self) -> upgradecheck.Result:
         recorded = listings.recorded_devices(self._context())
         if not recorded:
@@ -224,6 +254,7 @@ class Checks(upgradecheck.UpgradeCommands):
                         uuid)
         return stranded
 
+    @_cells_readable
     def _check_capabilities_operators(self) -> upgradecheck.Result:
         current = self._conf.hwabi_scheduler.capabilities_operators
         other = "typed" if current == "nova" else "nova"
@@ -311,7 +342,8 @@ def compute_host_states(ctxt: Any) -> list[Any]:
     """A Nova HostState for every compute node of every cell.
 
     Built as the scheduler builds them (``HostState.update`` from the
-    ``ComputeNode`` record, cpu_info as its JSON string).
+    ``ComputeNode`` record, cpu_info as its JSON string). Raises
+    ``records.CellDatabaseError`` when a cell's database cannot be read.
     """
     from nova import context as nova_context
     from nova import objects
@@ -322,7 +354,8 @@ def compute_host_states(ctxt: Any) -> list[Any]:
     for cell in objects.CellMappingList.get_all(ctxt):
         if cell.is_cell0():
             continue
-        with nova_context.target_cell(ctxt, cell) as cctxt:
+        with records.reading_cell(cell), \
+                nova_context.target_cell(ctxt, cell) as cctxt:
             nodes = objects.ComputeNodeList.get_all(cctxt)
         for node in nodes:
             state = host_manager.HostState(node.host,

@@ -94,3 +94,60 @@ def file_error(exc: cfg.Error) -> str:
         return "config file %s cannot be parsed: %s" % (
             exc.config_file, exc.msg)
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+# What oslo.config raises, unwrapped, for a config file it cannot read as
+# text: a directory or an unreadable path (OSError), a binary file such as
+# a sqlite database (UnicodeDecodeError).
+UNREADABLE_FILE_ERRORS = (OSError, UnicodeDecodeError)
+
+
+def given_config_files(argv: list[str]) -> list[str]:
+    """The ``--config-file`` values of a command line, in order, as given
+    (``--config-file X`` and ``--config-file=X``)."""
+    files = []
+    for index, word in enumerate(argv):
+        if word.startswith("--config-file="):
+            files.append(word.split("=", 1)[1])
+        elif word == "--config-file" and index + 1 < len(argv):
+            files.append(argv[index + 1])
+    return files
+
+
+def _unreadable_reason(path: str) -> str | None:
+    """Why ``path`` cannot be read as a UTF-8 text file, or None."""
+    if not path:
+        return "an empty file name"
+    if os.path.isdir(path):
+        return "a directory, not a file"
+    try:
+        with open(path, encoding="utf-8") as stream:
+            stream.read()
+    except FileNotFoundError:
+        return None  # oslo.config names missing files itself
+    except UnicodeDecodeError as exc:
+        return ("not a text file (byte %d is not UTF-8: a database "
+                "or another binary file?)" % exc.start)
+    except OSError as exc:
+        return "unreadable (%s)" % (exc.strerror or exc)
+    return None
+
+
+def unreadable_file_error(argv: list[str], exc: Exception) -> str:
+    """One line for a config file oslo.config could not read as text.
+
+    ``exc`` is what oslo.config raised (see ``UNREADABLE_FILE_ERRORS``);
+    it does not say which file, so each ``--config-file`` of ``argv`` is
+    tried: ``config file '/var/lib/nova/nova.sqlite' (--config-file)
+    cannot be read: not a text file (...)``.
+    """
+    for path in given_config_files(argv):
+        reason = _unreadable_reason(path)
+        if reason:
+            return ("config file %r (--config-file) cannot be read: it is "
+                    "%s; give nova.conf's path" % (path, reason))
+    # A file found in a default place or through --config-dir.
+    named = getattr(exc, "filename", None)
+    detail = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return "a config file%s cannot be read: %s" % (
+        " (%s)" % named if named else "", detail)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import uuid as uuid_module
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from oslo_log import log as logging
@@ -26,6 +26,7 @@ from oslo_utils import uuidutils
 
 from nova_hwabi.machine_type import arches, names
 from nova_hwabi.machine_type.records import (
+    CellDatabaseError,
     InvalidStateError,
     OfferedFor,
     RecordError,
@@ -102,9 +103,16 @@ def encode_marker(cell_uuid: str, instance_id: int) -> str:
 
 class Page(list[_Item], Generic[_Item]):
     """One page of a listing, in walk order, and where the next starts:
-    ``next_marker`` (None when nothing is left)."""
+    ``next_marker`` (None when nothing is left). ``unreadable``: a
+    :class:`CellDatabaseError` per cell whose database could not be read
+    (its instances are missing from the listing; the other cells are
+    listed, as nova-manage does)."""
 
     next_marker: str | None = None
+
+    def __init__(self, *items: Any) -> None:
+        super().__init__(*items)
+        self.unreadable: list[CellDatabaseError] = []
 
 
 def _canonical_uuid(text: str) -> str | None:
@@ -176,6 +184,7 @@ def _start(ctxt: Any, cells: list[Any],
 def _walk(ctxt: Any, cells: list[Any], query: Any,
           start: tuple[int, int | None],
           batch_size: Callable[[], int | None],
+          unreadable: list[CellDatabaseError],
           ) -> Iterator[tuple[str, Any]]:
     """(cell UUID, row) of ``query`` in every cell from ``start`` on: the
     cells in order, each in ``instances.id`` order.
@@ -186,7 +195,9 @@ def _walk(ctxt: Any, cells: list[Any], query: Any,
     previous one stopped without re-reading anything. (Walking the UUID
     index instead cost 1.3x to 1.8x a scan on 100,000 instances: rows
     read in random order.) ``query`` selects ``Instance.id``;
-    ``batch_size()`` is asked before each batch (None: all rows).
+    ``batch_size()`` is asked before each batch (None: all rows). A cell
+    whose database cannot be read is appended to ``unreadable`` and the
+    walk goes on with the next cell.
     """
     from nova.db.main import models
 
@@ -204,7 +215,11 @@ def _walk(ctxt: Any, cells: list[Any], query: Any,
                 page = page.where(models.Instance.id > last)
             if size:
                 page = page.limit(size)
-            rows = read_in_cell(ctxt, cell, page)
+            try:
+                rows = read_in_cell(ctxt, cell, page)
+            except CellDatabaseError as exc:
+                unreadable.append(exc)
+                break
             for row in rows:
                 yield cell_uuid, row
             if not size or len(rows) < size:
@@ -296,16 +311,19 @@ def list_unset(ctxt: Any, *, cell_uuid: str | None = None,
     which ``marker`` takes to resume right there (a keyset per cell:
     N pages cost about one listing). ``marker`` also takes the UUID of
     the last instance a page listed. Only non-building, non-deleted
-    instances on libvirt compute nodes (or on none) are listed. Raises
-    ``UnknownCellError``, and ``InvalidMarkerError`` for a marker that is
-    malformed or names no instance of the cells listed.
+    instances on libvirt compute nodes (or on none) are listed. A cell
+    whose database cannot be read is left out and named in the page's
+    ``unreadable``. Raises ``UnknownCellError``, and
+    ``InvalidMarkerError`` for a marker that is malformed or names no
+    instance of the cells listed.
     """
     cells = _cells(ctxt, cell_uuid)
     start = _start(ctxt, cells, marker)
     page: Page[UnsetInstance] = Page()
     # One row more than the page holds tells whether another page follows.
     walk = _walk(ctxt, cells, _unset_query(), start,
-                 lambda: limit + 1 - len(page) if limit else None)
+                 lambda: limit + 1 - len(page) if limit else None,
+                 page.unreadable)
     return _page(walk, limit, lambda cell_uuid, row: UnsetInstance(
         row.uuid, cell_uuid, row.vm_state, row.host, row.node), page)
 
@@ -388,7 +406,8 @@ def transition_candidates(ctxt: Any, pattern: plans_module.Pattern, *,
 
     # Non-matching rows are skipped in Python: read at least a batch.
     walk = _walk(ctxt, cells, query, start, lambda: max(
-        _MIN_FILTERED_BATCH, limit + 1 - len(page)) if limit else None)
+        _MIN_FILTERED_BATCH, limit + 1 - len(page)) if limit else None,
+        page.unreadable)
     return _page(walk, limit, make, page)
 
 
@@ -476,6 +495,8 @@ class TransitionResult:
 
     rows: list[plans_module.Row]
     next_marker: str | None
+    # A CellDatabaseError per cell that could not be read (left out).
+    unreadable: list[CellDatabaseError] = field(default_factory=list)
 
 
 def transition(ctxt: Any, pattern: plans_module.Pattern,
@@ -506,7 +527,8 @@ def transition(ctxt: Any, pattern: plans_module.Pattern,
     rows = [_transition_one(ctxt, candidate, target, dry_run,
                             check_arch, default_arch, offered_for)
             for candidate in candidates]
-    return TransitionResult(rows, candidates.next_marker)
+    return TransitionResult(rows, candidates.next_marker,
+                            candidates.unreadable)
 
 
 def _arch_check(machine_type: str, default_arch: str,

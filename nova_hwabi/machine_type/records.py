@@ -22,7 +22,8 @@ read a cell's rows through :func:`read_in_cell`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +60,83 @@ class InvalidStateError(RecordError):
     """The instance's vm_state does not allow the change."""
 
 
+class CellDatabaseError(RecordError):
+    """A cell's database cannot be read: its driver is not installed, it
+    cannot be reached, or it is not a Nova cell database.
+
+    A configuration problem of that cell mapping (its
+    ``database_connection``); the message is one line naming the cell
+    (name and UUID), what is wrong, and how to fix it. ``cell_uuid`` and
+    ``cell_name`` say which cell.
+    """
+
+    def __init__(self, message: str, cell_uuid: str,
+                 cell_name: str | None) -> None:
+        super().__init__(message)
+        self.cell_uuid = cell_uuid
+        self.cell_name = cell_name
+
+    def to_dict(self) -> dict[str, str | None]:
+        """JSON-ready view: ``cell``, ``name``, ``error``."""
+        return {"cell": self.cell_uuid, "name": self.cell_name,
+                "error": str(self)}
+
+
+def _oslo_db_exceptions() -> Any:
+    """oslo.db's exception module (Nova's database layer), on use."""
+    from oslo_db import exception  # type: ignore[import-untyped]
+
+    return exception
+
+
+def _cell_database_errors() -> tuple[type[BaseException], ...]:
+    """What reading a cell's database raises when its
+    ``database_connection`` cannot be used: ImportError (the URL's
+    Python driver, e.g. pymysql, is not installed; SQLAlchemy imports it
+    when the engine starts), oslo.db's DBError (cannot connect, no such
+    table) and SQLAlchemy's own errors (a URL it cannot parse)."""
+    from sqlalchemy import exc as sa_exception
+
+    db_exception = _oslo_db_exceptions()
+    return (ImportError, db_exception.DBError,
+            sa_exception.SQLAlchemyError)
+
+
+def _cell_database_reason(exc: BaseException) -> str:
+    db_exception = _oslo_db_exceptions()
+    if isinstance(exc, ImportError):
+        return ("its URL needs the Python database "
+                "driver %s, which is not installed here"
+                % (exc.name or exc))
+    if isinstance(exc, db_exception.DBNonExistentTable):
+        return ("it has no %s table: not a Nova cell database (nova-manage "
+                "db sync creates the tables)" % exc.table)
+    if isinstance(exc, db_exception.DBConnectionError):
+        kind = "cannot connect"
+    else:
+        kind = type(exc).__name__
+    first_line = (str(exc).strip().splitlines() or [""])[0][:200]
+    return "%s: %s" % (kind, first_line)
+
+
+@contextlib.contextmanager
+def reading_cell(cell: Any) -> Iterator[None]:
+    """Turn a failure to read ``cell``'s database into
+    :class:`CellDatabaseError` naming the cell; nothing else is caught."""
+    try:
+        yield
+    except _cell_database_errors() as exc:
+        name = cell.name if cell.obj_attr_is_set("name") else None
+        label = "%r (%s)" % (name, cell.uuid) if name else cell.uuid
+        LOG.debug("Reading cell %s failed", cell.uuid, exc_info=True)
+        raise CellDatabaseError(
+            "cannot read the database of cell %s: %s; fix its "
+            "database_connection (nova-manage cell_v2 update_cell "
+            "--cell_uuid %s --database_connection URL)"
+            % (label, _cell_database_reason(exc), cell.uuid),
+            cell.uuid, name) from exc
+
+
 @dataclass(frozen=True)
 class InstanceMachineType:
     """What is recorded for one instance."""
@@ -90,11 +168,15 @@ def nova_modules() -> tuple[Any, Any, Any]:
 
 
 def read_in_cell(ctxt: Any, cell: Any, query: Any) -> list[Any]:
-    """The rows of ``query`` in ``cell``, in a reader session of its own."""
+    """The rows of ``query`` in ``cell``, in a reader session of its own.
+
+    Raises :class:`CellDatabaseError` when the cell's database cannot be
+    read."""
     from nova import context as nova_context
     from nova.db.main import api as db_api
 
-    with nova_context.target_cell(ctxt, cell) as cctxt, \
+    with reading_cell(cell), \
+            nova_context.target_cell(ctxt, cell) as cctxt, \
             db_api.get_context_manager(cctxt).reader.using(cctxt) \
             as session:
         rows: list[Any] = session.execute(query).all()
@@ -102,7 +184,10 @@ def read_in_cell(ctxt: Any, cell: Any, query: Any) -> list[Any]:
 
 
 def _locate(ctxt: Any, instance_uuid: str) -> tuple[Any, Any]:
-    """The instance's cell mapping and the instance, with system metadata."""
+    """The instance's cell mapping and the instance, with system metadata.
+
+    Raises UnknownInstanceError, and CellDatabaseError when the database
+    of the instance's cell cannot be read."""
     nova_context, exception, objects = nova_modules()
     if not uuidutils.is_uuid_like(instance_uuid):
         raise UnknownInstanceError(
@@ -123,7 +208,8 @@ def _locate(ctxt: Any, instance_uuid: str) -> tuple[Any, Any]:
             "instance %s is not mapped to a cell yet (still being "
             "scheduled?)" % instance_uuid
         )
-    with nova_context.target_cell(ctxt, mapping.cell_mapping) as cctxt:
+    with reading_cell(mapping.cell_mapping), \
+            nova_context.target_cell(ctxt, mapping.cell_mapping) as cctxt:
         try:
             instance = objects.Instance.get_by_uuid(
                 cctxt, instance_uuid, expected_attrs=["system_metadata"]

@@ -65,6 +65,24 @@ CONFS = {
     "missing-file": "",  # --config-file names a file that does not exist
 }
 
+
+def _binary_file(directory: Path) -> str:
+    path = directory / "nova.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE instances (id INTEGER)")
+    connection.close()
+    return str(path)
+
+
+# name: what --config-file names, for files that cannot be read as text
+# (oslo.config raises these unwrapped: IsADirectoryError,
+# UnicodeDecodeError).
+UNREADABLE_FILES = {
+    "directory": lambda directory: str(directory),
+    "empty-name": lambda directory: "",
+    "binary": _binary_file,
+}
+
 # What the one line must contain, per configuration: the option (or file
 # problem) and where ("{conf}": the row's file, NO_FILE: none read).
 SAYS = {
@@ -91,13 +109,19 @@ SAYS = {
     "placement-auth-unknown": ("[placement] auth_type", "nosuch", "{conf}"),
     "placement-auth-incomplete": ("[placement] auth", "auth_url", "{conf}"),
     "missing-file": ("config file not found", "{conf}"),
+    "directory": ("config file '{conf}' (--config-file) cannot be read",
+                  "a directory"),
+    "empty-name": ("config file '' (--config-file) cannot be read",
+                   "empty file name"),
+    "binary": ("config file '{conf}' (--config-file) cannot be read",
+               "not a text file"),
 }
 
 MANAGE_ONLY = ["no-file", "no-database"]
 DATABASE_CONFS = ["junk-url", "unknown-kind", "driver-missing",
                   "sqlite-missing", "not-api-db", "bad-operators",
                   "bad-virt-type", "bad-substitution", "unparseable",
-                  "missing-file"]
+                  "missing-file", *UNREADABLE_FILES]
 
 CASES = (
     # every nova-hwabi-manage command, with no database configured
@@ -131,6 +155,13 @@ CASES = (
         pytest.param("nova-hwabi-report", SYNC[1:], "missing-file", 2,
                      id="report-missing-file"),
     ]
+    # a --config-file that cannot be read as text, for the other commands
+    + [pytest.param("nova-hwabi-manage", MANAGE_COMMANDS["get"], conf,
+                    CONFIG, id="manage-get-%s" % conf)
+       for conf in UNREADABLE_FILES]
+    + [pytest.param("nova-hwabi-report", ["--list-samples"], conf, 2,
+                    id="report-list-samples-%s" % conf)
+       for conf in UNREADABLE_FILES]
 )
 
 # nova-hwabi-report reads no database: without [placement] it names that.
@@ -150,8 +181,15 @@ def _run(tmp_path: Path, prog: str, args: list[str], conf_name: str):
     (tmp_path / "empty.db").touch()
     sqlite3.connect(tmp_path / "empty.db").close()
     conf = tmp_path / "nova.conf"
-    text = CONFS[conf_name]
     command = [str(BIN / prog)]
+    if conf_name in UNREADABLE_FILES:
+        given = UNREADABLE_FILES[conf_name](tmp_path)
+        command += ["--config-file", given]
+        env = dict(os.environ, HOME=str(home))
+        return subprocess.run(command + args, cwd=home, env=env,
+                              capture_output=True, text=True,
+                              timeout=300), given
+    text = CONFS[conf_name]
     if text is not None:
         if conf_name != "missing-file":
             conf.write_text(text.format(dir=tmp_path))

@@ -27,7 +27,12 @@ a script. What is proven:
 * ``nova-hwabi-status upgrade check`` warns (1) while libvirt instances
   have no recorded machine type, succeeds (0) once all are recorded (the
   ironic and the building instance never count), fails (2) on a malformed
-  ``[libvirt] hw_machine_type``.
+  ``[libvirt] hw_machine_type``;
+* a cell mapping whose database cannot be read (a driver that is not
+  installed, a database without Nova's tables): ``get`` is one line
+  naming the cell and exits 78, ``list-unset`` and ``transition`` list
+  the other cells and name each unreadable one (78), and ``upgrade check
+  --json`` stays JSON, failing (2) the checks that read cells.
 
 Subprocesses cost seconds each (Nova's imports), so the databases are
 built once per module and the independent commands run concurrently, each
@@ -746,7 +751,8 @@ def test_status_succeeds_once_all_are_recorded(fresh):
     assert results["status"].returncode == 0, results["status"].stdout
     assert set(_status_results(results["status"]).values()) == {"Success"}
     assert results["list"].returncode == 0
-    assert _json(results["list"]) == {"instances": [], "next_marker": None}
+    assert _json(results["list"]) == {"instances": [], "next_marker": None,
+                                      "unreadable_cells": []}
 
 
 def test_transition_dry_run_json_and_refusal_table(batch):
@@ -888,6 +894,107 @@ def test_status_json(deployment):
         assert checks[name]["result"] == 0
     assert checks["Pinned machine types offered"]["details"].startswith(
         "Not checked: [placement] auth_type is not set")
+
+
+# -- a cell whose database cannot be read -----------------------------------
+
+# name: (cell UUID, database_connection): a driver that is not installed,
+# and a sqlite file without Nova's tables.
+BROKEN_CELLS = {
+    "cell-pymysql": ("22222222-0000-4000-8000-000000000001",
+                     "mysql+pymysql://nova:secret@192.0.2.1/nova_cell9"),
+    "cell-no-tables": ("22222222-0000-4000-8000-000000000002",
+                       "sqlite:///{root}/no-tables.db"),
+}
+BROKEN_REASONS = {"cell-pymysql": "Python database driver pymysql",
+                  "cell-no-tables": "no instances table"}
+# An instance mapped to each broken cell.
+IN_BROKEN = {"cell-pymysql": 70, "cell-no-tables": 71}
+
+
+@pytest.fixture(scope="module")
+def broken_cells(deployment):
+    """A config whose API database also maps the two BROKEN_CELLS, each
+    with an instance mapped to it; cell1 and cell2 stay as seeded."""
+    deployment.restore()
+    root = deployment.root
+    api = root / "broken-cells-api.db"
+    api.write_bytes(Path(deployment.db["api"]).read_bytes())
+    with sqlite3.connect(root / "no-tables.db") as connection:
+        connection.execute("CREATE TABLE unrelated (id INTEGER)")
+    connection.close()
+    with sqlite3.connect(api) as connection:
+        for name, (uuid, url) in BROKEN_CELLS.items():
+            cursor = connection.execute(
+                "INSERT INTO cell_mappings (created_at, uuid, name, "
+                "transport_url, database_connection, disabled) VALUES "
+                "(CURRENT_TIMESTAMP, ?, ?, 'fake:/', ?, 0)",
+                (uuid, name, url.format(root=root)))
+            connection.execute(
+                "INSERT INTO instance_mappings (created_at, instance_uuid, "
+                "cell_id, project_id, queued_for_delete) VALUES "
+                "(CURRENT_TIMESTAMP, ?, ?, 'p', 0)",
+                (_uuid(IN_BROKEN[name]), cursor.lastrowid))
+    connection.close()
+    return _write_conf(root / "broken-cells.conf", api,
+                       deployment.db["cell1"])
+
+
+def _names_broken_cell(line, name):
+    uuid = BROKEN_CELLS[name][0]
+    return ("cell %r (%s)" % (name, uuid) in line
+            and BROKEN_REASONS[name] in line
+            and "nova-manage cell_v2 update_cell --cell_uuid %s" % uuid
+            in line and "secret" not in line)
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN_CELLS))
+def test_get_in_an_unreadable_cell_names_it(deployment, broken_cells, name):
+    result = _run(manage(deployment, MT, "get", _uuid(IN_BROKEN[name]), *J,
+                         conf=broken_cells))
+    assert_one_line_error(result)
+    assert _names_broken_cell(result.stderr, name), result.stderr
+    assert result.returncode == 78
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("args", [
+    (MT, "list-unset"),
+    (MT, "transition", "--from", "pc-q35-*", "--to", "pc-q35-8.0",
+     "--dry-run"),
+], ids=["list-unset", "transition"])
+def test_listing_lists_readable_cells_and_names_the_others(
+        deployment, broken_cells, args):
+    result = _without_notes(
+        _run(manage(deployment, *args, *J, conf=broken_cells)))
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 2, result.stderr
+    in_cell_order = sorted(BROKEN_CELLS, key=lambda n: BROKEN_CELLS[n][0])
+    for name, line in zip(in_cell_order, lines, strict=True):
+        assert line.startswith(ERROR_PREFIX), line
+        assert _names_broken_cell(line, name), line
+    output = _json(result)
+    assert [cell["name"] for cell in output["unreadable_cells"]] == [
+        "cell-pymysql", "cell-no-tables"]
+    if args[1] == "list-unset":
+        # The readable cells are listed all the same.
+        assert {item["uuid"] for item in output["instances"]} == set(
+            UNSET_UUIDS)
+    assert result.returncode == 78
+
+
+def test_status_json_fails_the_checks_that_read_cells(deployment,
+                                                      broken_cells):
+    result = _run([*status(deployment, conf=broken_cells), "--json"])
+    assert "Traceback" not in result.stdout + result.stderr
+    checks = {check["check"]: check for check in
+              json.loads(result.stdout)["checks"]}
+    for name in ("Recorded machine types", "Pinned machine types offered",
+                 "Recorded devices offered"):
+        assert checks[name]["result"] == 2, checks[name]
+        assert _names_broken_cell(checks[name]["details"], "cell-pymysql")
+    assert result.returncode == 2
 
 
 if __name__ == "__main__":
