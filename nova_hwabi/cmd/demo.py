@@ -26,6 +26,8 @@ class DemoExit(cli.ExitCodes):
     OK = 0, "every request and guest ended as expected"
     FAILED = 1, ("a step failed, or a request or guest ended otherwise than "
                  "expected")
+    # argparse's own exit for an unknown option or a bad value.
+    USAGE = 2, "usage error: an unknown option (one line says which)"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -84,8 +84,10 @@ class UpdateExit(cli.ExitCodes):
     NOT_FOUND = 2, "no such instance, or not an instance UUID"
     STATE = 3, "vm_state not stopped or shelved"
     REFUSED = (4, "change refused: family, variant, downgrade, unpinning, "
-               "or a type the instance's architecture cannot run or no "
-               "compute host of that architecture offers per Placement "
+               "a type the instance's architecture cannot run or no "
+               "compute host of that architecture offers per Placement, "
+               "or a name in none of QEMU's documented lists for that "
+               "architecture that no compute host reports offering "
                "(--force makes these warnings)")
     UNSUPPORTED = 5, "unsupported machine type name"
 
@@ -105,7 +107,8 @@ class TransitionExit(cli.ExitCodes):
              "--dry-run; also when none is selected)")
     USAGE = 2, "no such cell, or a bad --limit or --marker"
     NEEDS_STOP = 3, "some need a stop first (4 and 6 take precedence)"
-    REFUSED = 4, "some refused by the update rules (6 takes precedence)"
+    REFUSED = (4, "some refused by the update rules, as update refuses "
+               "them (6 takes precedence)")
     UNSUPPORTED = 5, "--to is not a machine type or --from is not a pattern"
     FAILED = 6, "some failed"
 
@@ -146,7 +149,7 @@ class ShowExit(cli.ExitCodes):
 
 
 class ChangeExit(cli.ExitCodes):
-    """Exit codes of ``image-property set`` and ``unset``."""
+    """Exit codes of ``image-property set``."""
 
     OK = 0, "done"
     NOT_FOUND = 2, "no such instance, or not an instance UUID"
@@ -154,6 +157,16 @@ class ChangeExit(cli.ExitCodes):
     FORMAT = 4, "not NAME=VALUE"
     NAME = 5, "property name not allowed"
     VALUE = 6, "value not allowed (for this machine type)"
+
+
+class UnsetExit(cli.ExitCodes):
+    """Exit codes of ``image-property unset`` (it takes names only, so
+    neither ``set``'s 4 nor its 6)."""
+
+    OK = 0, "done"
+    NOT_FOUND = 2, "no such instance, or not an instance UUID"
+    STATE = 3, "vm_state not stopped or shelved"
+    NAME = 5, "not a device bus/model property"
 
 
 # A sub-command: (Nova admin RequestContext, parsed arguments) -> exit code
@@ -187,9 +200,11 @@ def machine_type_update(ctxt: Any, args: argparse.Namespace) -> int:
 
     Refused: a change of family or variant, a downgrade, unpinning, or a
     machine type the instance's architecture cannot run, or that no
-    compute host of that architecture offers per Placement (--force makes
-    these warnings). When Placement cannot tell what hosts offer, one
-    note line on stderr says the check was skipped.
+    compute host of that architecture offers per Placement, or that is in
+    none of QEMU's documented machine lists for that architecture while no
+    compute host reports offering it (a typo such as q53 or pc-q35-7.22;
+    --force makes these warnings). When Placement cannot tell what hosts
+    offer, one note line on stderr says the check was skipped.
     """
     offers = _machine_type_offers(args.conf)
     try:
@@ -289,7 +304,9 @@ def machine_type_transition(ctxt: Any, args: argparse.Namespace) -> int:
     instances are updated as `machine-type update` does (record, pin,
     RequestSpec); active ones are listed as needing a stop first; the
     update rules apply (no --force), and so does update's check of the
-    instance's architecture and of what hosts offer. One row per
+    instance's architecture and of what hosts offer (a --to in none of
+    QEMU's documented lists that no host offers is refused, per
+    instance). One row per
     instance. Re-runs skip
     instances already moved; with --limit N the last line gives the
     --marker of the next run. A failure on one instance is its row.
@@ -300,12 +317,14 @@ def machine_type_transition(ctxt: Any, args: argparse.Namespace) -> int:
     except names.MachineTypeError as exc:
         return _fail(TransitionExit.UNSUPPORTED, str(exc))
     if not arches.documented_arches(target.name):
-        # Accepted (a board newer than our lists), but a typo would pass
-        # a run that selects nothing: say so before any instance is read.
+        # Each selected instance is refused unless a host offers it (a
+        # newer board), as update refuses it; a run that selects nothing
+        # must not let a typo pass silently: say so before any instance
+        # is read.
         print("nova-hwabi-manage: note: --to %s is in none of QEMU's "
-              "documented machine lists; check the spelling (a newer board "
-              "is accepted per instance, by what hosts offer)" % target.name,
-              file=sys.stderr)
+              "documented machine lists; check the spelling (each selected "
+              "instance is refused unless a compute host reports offering "
+              "it)" % target.name, file=sys.stderr)
     offers = _machine_type_offers(args.conf)
     try:
         result = listings.transition(
@@ -495,18 +514,22 @@ def _parse_assignments(values: list[str]) -> dict[str, str]:
     return parsed
 
 
-def _change_properties(ctxt: Any, args: argparse.Namespace,
-                       changes: dict[str, str | None]) -> int:
+def _change_properties(
+    ctxt: Any, args: argparse.Namespace, changes: dict[str, str | None],
+    codes: type[ChangeExit] | type[UnsetExit],
+) -> int:
+    """Set or unset (None) ``changes``, exiting with ``codes`` (a value
+    error only comes from set, whose changes have values)."""
     try:
         changed = records.set_image_properties(
             ctxt, args.instance_uuid, changes
         )
     except records.UnknownInstanceError as exc:
-        return _fail(ChangeExit.NOT_FOUND, str(exc))
+        return _fail(codes.NOT_FOUND, str(exc))
     except records.InvalidStateError as exc:
-        return _fail(ChangeExit.STATE, str(exc))
+        return _fail(codes.STATE, str(exc))
     except devices.InvalidImageProperty as exc:
-        code = ChangeExit.NAME if exc.kind == "name" else ChangeExit.VALUE
+        code = codes.NAME if exc.kind == "name" else ChangeExit.VALUE
         return _fail(code, str(exc))
     warnings = _unoffered_warnings(args.conf, {
         name: new for name, (_, new) in changed.items() if new is not None})
@@ -524,7 +547,7 @@ def _change_properties(ctxt: Any, args: argparse.Namespace,
         *((name, "%s -> %s" % (previous or "-", new or "- (unset)"))
           for name, (previous, new) in sorted(changed.items())),
     ]))
-    return ChangeExit.OK
+    return codes.OK
 
 
 def _unoffered_warnings(conf: cfg.ConfigOpts,
@@ -578,22 +601,36 @@ def image_property_set(ctxt: Any, args: argparse.Namespace) -> int:
     # Widened for set_image_properties, where None means unset; it only
     # reads the mapping, so dict's invariance does not matter here.
     return _change_properties(
-        ctxt, args, cast("dict[str, str | None]", changes))
+        ctxt, args, cast("dict[str, str | None]", changes), ChangeExit)
 
 
 def image_property_unset(ctxt: Any, args: argparse.Namespace) -> int:
     """Remove device bus/model properties (the driver default applies)."""
-    return _change_properties(ctxt, args,
-                              dict.fromkeys(args.properties))
+    return _change_properties(ctxt, args, dict.fromkeys(args.properties),
+                              UnsetExit)
 
 
-def _positive_int(text: str) -> int:
+def _limit(text: str) -> int:
+    """--limit: a whole number from 1 to listings.MAX_INSTANCE_ID (more
+    than a cell can hold; a larger one overflowed the database's integer,
+    an unexpected error with a traceback)."""
     value = values.parse_decimal(text)
     if value is None or value < 1:
         raise argparse.ArgumentTypeError(
             "expected a whole number >= 1, got %r" % text
         )
+    if value > listings.MAX_INSTANCE_ID:
+        raise argparse.ArgumentTypeError(
+            "at most %d, got %s" % (listings.MAX_INSTANCE_ID, text.strip()))
     return value
+
+
+def _uuid(text: str) -> str:
+    """An instance or cell UUID argument as Nova stores UUIDs (lower case,
+    dashed: ``listings.canonical_uuid``), so that an upper-case or undashed
+    UUID finds its instance; anything else as given, for the command to
+    say it is not a UUID (exit 2, as nova-manage)."""
+    return listings.canonical_uuid(text) or text
 
 
 def _leaf(
@@ -620,10 +657,10 @@ def _add_command_parsers(
     commands = machine_type.add_subparsers(dest="action", required=True)
     get = _leaf(commands, "get", machine_type_get, GetExit,
                 "show an instance's machine type")
-    get.add_argument("instance_uuid")
+    get.add_argument("instance_uuid", type=_uuid)
     update = _leaf(commands, "update", machine_type_update, UpdateExit,
                    "record or change an instance's machine type")
-    update.add_argument("instance_uuid")
+    update.add_argument("instance_uuid", type=_uuid)
     update.add_argument("machine_type")
     update.add_argument("--force", action="store_true",
                         help="skip the family/variant/downgrade rules and "
@@ -633,8 +670,8 @@ def _add_command_parsers(
     unset = _leaf(commands, "list-unset", machine_type_list_unset,
                   ListUnsetExit,
                   "list instances with no recorded machine type")
-    unset.add_argument("--cell-uuid")
-    unset.add_argument("--limit", type=_positive_int)
+    unset.add_argument("--cell-uuid", type=_uuid)
+    unset.add_argument("--limit", type=_limit)
     unset.add_argument("--marker",
                        help="where the previous page ended: the marker "
                        "it printed, or the UUID of the last instance it "
@@ -647,8 +684,8 @@ def _add_command_parsers(
         help="glob over the pinned or recorded type (pc-i440fx-*) or a "
         "versioned range FIRST..LAST (pc-q35-2.0..pc-q35-4.2)")
     transition.add_argument("--to", required=True, metavar="TYPE")
-    transition.add_argument("--cell-uuid")
-    transition.add_argument("--limit", type=_positive_int,
+    transition.add_argument("--cell-uuid", type=_uuid)
+    transition.add_argument("--limit", type=_limit,
                             help="at most N instances in this run")
     transition.add_argument("--marker",
                             help="resume where the previous run ended: "
@@ -681,20 +718,20 @@ def _add_command_parsers(
     commands = image_property.add_subparsers(dest="action", required=True)
     show = _leaf(commands, "show", image_property_show, ShowExit,
                  "show recorded image properties")
-    show.add_argument("instance_uuid")
+    show.add_argument("instance_uuid", type=_uuid)
     show.add_argument("property", nargs="?")
     listing = _leaf(commands, "list", image_property_show, ShowExit,
                     "list recorded image properties")
-    listing.add_argument("instance_uuid")
+    listing.add_argument("instance_uuid", type=_uuid)
     listing.set_defaults(property=None)
     setter = _leaf(commands, "set", image_property_set, ChangeExit,
                    "set device bus/model properties")
-    setter.add_argument("instance_uuid")
+    setter.add_argument("instance_uuid", type=_uuid)
     setter.add_argument("--property", action="append",
                         metavar="NAME=VALUE")
-    unsetter = _leaf(commands, "unset", image_property_unset, ChangeExit,
+    unsetter = _leaf(commands, "unset", image_property_unset, UnsetExit,
                      "remove device bus/model properties")
-    unsetter.add_argument("instance_uuid")
+    unsetter.add_argument("instance_uuid", type=_uuid)
     unsetter.add_argument("properties", nargs="+", metavar="PROPERTY")
 
 

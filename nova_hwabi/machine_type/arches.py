@@ -20,9 +20,11 @@ x86_64 instance gives a guest that can never start. Two sources decide:
 
 A name found in other architectures' lists and not in this one's is
 refused (:class:`MachineTypeArchError`, an update refusal ``--force``
-overrides). A name in no list (a board newer than the table) is accepted
-unless hosts that report their machine types for the architecture all lack
-it.
+overrides). So is a name in no list (``q53``, ``pc-q35-7.22``) that no
+compute host reports offering: a board newer than the table is accepted
+once a host offers it, a typo is caught. A versioned name counts as
+documented only with a version QEMU's numbering can give
+(:func:`qemu_numbers`).
 
 Pure functions, no Nova import.
 """
@@ -32,6 +34,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterable
 
+from nova_hwabi.machine_type import names
 from nova_hwabi.machine_type.updates import InvalidMachineTypeUpdate
 
 _X86 = (
@@ -119,8 +122,37 @@ class MachineTypeArchError(InvalidMachineTypeUpdate):
     """
 
 
+# The highest minor version QEMU gave per major version. Since 3.0 (2018)
+# the major version is bumped by the first release of each year and the
+# minor counts that year's feature releases, 0 to 2 (QEMU's "Release
+# process" page and its release history); before that 0.10-0.15, 1.0-1.7
+# and 2.0-2.12. Machine types are versioned by the release adding them.
+_LAST_MINOR = {0: 15, 1: 7, 2: 12}
+_LAST_MINOR_SINCE_3 = 2
+
+
+def qemu_numbers(machine_type: str) -> bool:
+    """False when ``machine_type`` is an upstream versioned name whose
+    version no QEMU release has or will have (``pc-q35-7.22``, ``virt-8.3``);
+    True otherwise (unversioned, distribution variants, junk: decided
+    elsewhere)."""
+    try:
+        parsed = names.parse_machine_type(machine_type)
+    except names.MachineTypeError:
+        return True
+    if parsed.variant != names.UPSTREAM or not parsed.version \
+            or len(parsed.version) < 2:
+        return True
+    major, minor = parsed.version[:2]
+    return minor <= _LAST_MINOR.get(major, _LAST_MINOR_SINCE_3)
+
+
 def documented_arches(machine_type: str) -> tuple[str, ...]:
-    """Nova architectures whose QEMU documents ``machine_type``, sorted."""
+    """Nova architectures whose QEMU documents ``machine_type``, sorted;
+    empty for a versioned name QEMU's numbering cannot give
+    (:func:`qemu_numbers`)."""
+    if not qemu_numbers(machine_type):
+        return ()
     return tuple(sorted(
         arch for arch, patterns in QEMU_MACHINES.items()
         if _matches(machine_type, patterns)
@@ -141,11 +173,13 @@ def check_machine_type_arch(
     ``offered`` is what hosts report for ``arch`` (machine names from
     their capabilities, or from the machine-type traits in Placement:
     :func:`offered_from_traits`), None when no host reports its ``arch``
-    machine types (then only the documented lists decide).
+    machine types or Placement was not asked (then only the documented
+    lists decide).
     Returns a short line saying what decided. Raises
-    :class:`MachineTypeArchError` when hosts report for ``arch`` and none
-    offers it, or, with no host offering it, when only other architectures
-    document it.
+    :class:`MachineTypeArchError` when no host offers it and either hosts
+    report for ``arch`` and none offers it, or only other architectures
+    document it, or no architecture's list has it (a typo such as ``q53``
+    or ``pc-q35-7.22``, or a board newer than the lists: ``--force``).
     """
     offered = None if offered is None else set(offered)
     if offered is not None and machine_type in offered:
@@ -164,12 +198,11 @@ def check_machine_type_arch(
             "it is a machine of %s (QEMU's documented boards), not of %s"
             "; %s guests run %s"
             % (", ".join(documented), arch, arch, _examples(arch)))
-    if offered is not None:
-        raise _arch_error(
-            machine_type, arch,
-            "no compute host offers it for %s and QEMU documents it for no "
-            "architecture" % arch)
-    return "not in QEMU's documented lists; accepted as a newer board"
+    raise _arch_error(
+        machine_type, arch,
+        "it is in none of QEMU's documented machine lists for %s and no "
+        "compute host reports offering it; check the spelling (%s guests "
+        "run %s)" % (arch, arch, _examples(arch)))
 
 
 def _examples(arch: str) -> str:

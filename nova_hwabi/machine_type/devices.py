@@ -205,7 +205,7 @@ def allowed_image_property_values(
                  if _refusal(kind, value, machine_type) is None)
 
 
-def _unknown_property(name: Any) -> InvalidImageProperty:
+def _unknown_property(name: Any, action: str = "set") -> InvalidImageProperty:
     if name == "hw_machine_type":
         return InvalidImageProperty(
             "hw_machine_type is not a device bus/model property: change an "
@@ -218,20 +218,22 @@ def _unknown_property(name: Any) -> InvalidImageProperty:
             and name[len("image_"):] in DEVICE_PROPERTIES:
         hint = " (drop the image_ prefix: %s)" % name[len("image_"):]
     return InvalidImageProperty(
-        "%r cannot be set on an instance%s: only the device bus/model "
-        "properties %s can" % (shown, hint, ", ".join(DEVICE_PROPERTIES)),
+        "%r cannot be %s on an instance%s: only the device bus/model "
+        "properties %s can" % (shown, action, hint,
+                               ", ".join(DEVICE_PROPERTIES)),
         "name",
     )
 
 
-def check_image_property_name(name: Any) -> str:
+def check_image_property_name(name: Any, action: str = "set") -> str:
     """``name`` if it is one of the ten device bus/model properties.
 
     Raises :class:`InvalidImageProperty` (``kind`` ``"name"``) otherwise,
-    e.g. before unsetting a property, which needs no value.
+    e.g. before unsetting a property, which needs no value; its message
+    says ``name`` cannot be ``action`` ("set", "unset").
     """
     if not isinstance(name, str) or name not in DEVICE_PROPERTIES:
-        raise _unknown_property(name)
+        raise _unknown_property(name, action)
     return name
 
 

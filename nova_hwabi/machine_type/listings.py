@@ -95,6 +95,12 @@ class InvalidMarkerError(RecordError):
 # instance listed there, e.g. "<cell uuid>:1234".
 MARKER_SEPARATOR = ":"
 
+# The largest ``instances.id``: Nova's models declare it an Integer, 32
+# bits signed on MySQL and PostgreSQL. Also the largest page a listing
+# takes, so that no number a command passes on overflows a database's
+# integer (SQLite's 64 bits raised OverflowError past 2**63 - 1).
+MAX_INSTANCE_ID = 2**31 - 1
+
 
 def encode_marker(cell_uuid: str, instance_id: int) -> str:
     """The marker resuming after instance ``instance_id`` of a cell."""
@@ -115,9 +121,10 @@ class Page(list[_Item], Generic[_Item]):
         self.unreadable: list[CellDatabaseError] = []
 
 
-def _canonical_uuid(text: str) -> str | None:
+def canonical_uuid(text: str) -> str | None:
     """``text`` as Nova stores UUIDs (lower case, dashed), or None when
-    it is no UUID."""
+    it is no UUID (oslo.utils' ``is_uuid_like``: also upper case and
+    undashed forms, which Nova's queries would not find as given)."""
     if not uuidutils.is_uuid_like(text):
         return None
     return str(uuid_module.UUID(text))
@@ -154,19 +161,22 @@ def _start(ctxt: Any, cells: list[Any],
     text = marker.strip()
     cell_text, separator, position = text.partition(MARKER_SEPARATOR)
     if separator:
-        cell_uuid = _canonical_uuid(cell_text)
-        if not (cell_uuid and position.isascii() and position.isdigit()):
+        cell_uuid = canonical_uuid(cell_text)
+        instance_id = int(position) if position.isascii() \
+            and position.isdigit() else None
+        if not (cell_uuid and instance_id is not None
+                and instance_id <= MAX_INSTANCE_ID):
             raise InvalidMarkerError(
                 "--marker %r is malformed: give the marker the previous "
-                "page printed (CELL_UUID:ID) or the UUID of the last "
-                "instance it listed" % marker)
+                "page printed (CELL_UUID:ID, ID at most %d) or the UUID of "
+                "the last instance it listed" % (marker, MAX_INSTANCE_ID))
         if cell_uuid not in listed:
             raise InvalidMarkerError(
                 "--marker %r names cell %s, which this listing does not "
                 "walk: resume with the same --cell-uuid as the page that "
                 "printed it" % (marker, cell_uuid))
-        return listed.index(cell_uuid), int(position)
-    instance_uuid = _canonical_uuid(text)
+        return listed.index(cell_uuid), instance_id
+    instance_uuid = canonical_uuid(text)
     if instance_uuid is None:
         raise InvalidMarkerError(
             "--marker %r is neither an instance UUID nor a marker printed "

@@ -367,7 +367,7 @@ def set_image_properties(
     normalised: dict[str, str | None] = {}
     for name, value in changes.items():
         if value is None:
-            devices.check_image_property_name(name)
+            devices.check_image_property_name(name, "unset")
             normalised[name] = None
         else:
             normalised[name] = devices.validate_image_property(

@@ -414,8 +414,13 @@ class TestMachineTypeRecords(test.TestCase):
         (None, "pc-q35-7.2", None),
         ({"pc-q35-7.2"}, "pc-q35-7.2", None),
         (set(), "pc-q35-7.2", "no compute host reporting its x86_64"),
-        (set(), "newboard", "no compute host offers it"),
+        (set(), "newboard", "no compute host reports offering it"),
         ({"newboard"}, "newboard", None),
+        # In no documented list and Placement not asked: a typo, refused
+        # before it is recorded (--force records it).
+        (None, "q53", "none of QEMU's documented machine lists for x86_64"),
+        (None, "bogus-type", "check the spelling"),
+        (None, "pc-q35-7.22", "check the spelling"),
         # A host's word wins over the table.
         ({"raspi3b"}, "raspi3b", None),
     )

@@ -332,6 +332,19 @@ BATCH = {
     "update-other-arch": ((MT, "update", _uuid(PINNED), "raspi3b"), 4,
                           "raspi3b for this x86_64 instance: it is a "
                           "machine of aarch64"),
+    # A name in none of QEMU's documented lists for x86_64 that no host
+    # reports offering (no [placement] here): a typo, refused before it
+    # is pinned (and every correction refused as a family change).
+    "update-typo-q53": ((MT, "update", _uuid(STOPPED_1), "q53"), 4,
+                        "in none of QEMU's documented machine lists for "
+                        "x86_64 and no compute host reports offering it; "
+                        "check the spelling"),
+    "update-typo-bogus-type": ((MT, "update", _uuid(STOPPED_1),
+                                "bogus-type"), 4, "check the spelling"),
+    "update-typo-version": ((MT, "update", _uuid(STOPPED_1), "pc-q35-7.22"),
+                            4, "in none of QEMU's documented machine lists"),
+    "update-typo-recorded": ((MT, "update", _uuid(PINNED), "pc-q35-7.22"),
+                             4, "check the spelling"),
     "update-junk": ((MT, "update", _uuid(PINNED), "pc-q35-5x2junk"), 5,
                     "5x2junk"),
     "update-junk-force": ((MT, "update", _uuid(PINNED), "pc-q35-5x2junk",
@@ -343,6 +356,52 @@ BATCH = {
     "list-unset-no-cell": ((MT, "list-unset", "--cell-uuid", NO_SUCH_CELL),
                            2, NO_SUCH_CELL),
     "list-unset-limited": ((MT, "list-unset", "--limit", "2"), 3, None),
+    # Numbers past Nova's 32-bit instances.id: usage errors, not an
+    # overflow in the database driver (SQLite's own maximum included).
+    "limit-huge": ((MT, "list-unset", "--limit",
+                    "99999999999999999999999"), 2,
+                   "argument --limit: at most 2147483647"),
+    "limit-sqlite-max": ((MT, "list-unset", "--limit",
+                          "9223372036854775807"), 2,
+                         "argument --limit: at most 2147483647"),
+    "limit-past-int32": ((MT, "list-unset", "--limit", "2147483648"), 2,
+                         "argument --limit: at most 2147483647"),
+    "limit-int32": ((MT, "list-unset", "--limit", "2147483647", *J), 3,
+                    None),
+    "transition-limit-huge": ((MT, "transition", "--from", "pc-q35-*",
+                               "--to", "pc-q35-8.2", "--limit",
+                               "99999999999999999999999"), 2,
+                              "argument --limit: at most 2147483647"),
+    "marker-huge-id": ((MT, "list-unset", "--marker",
+                        "{cell1}:99999999999999999999999"), 2,
+                       "is malformed"),
+    "marker-id-past-int32": ((MT, "list-unset", "--marker",
+                              "{cell1}:2147483648"), 2, "is malformed"),
+    "transition-marker-huge-id": ((MT, "transition", "--from", "pc-q35-*",
+                                   "--to", "pc-q35-8.2", "--marker",
+                                   "{cell1}:9223372036854775808"), 2,
+                                  "is malformed"),
+    # UUIDs as Nova stores them whatever the case and dashes given.
+    "get-undashed-uuid": ((MT, "get", _uuid(TO_FORCE).replace("-", ""),
+                           *J), 0, None),
+    "get-upper-uuid": ((MT, "get", _uuid(PINNED).upper(), *J), 0, None),
+    "update-upper-uuid": ((MT, "update", _uuid(PINNED).upper(),
+                           "pc-q35-6.2"), 4, "downgrade"),
+    "show-upper-uuid": ((IP, "show", _uuid(TO_SHOW).upper(),
+                         "hw_disk_bus"), 0, None),
+    "list-upper-undashed-uuid": ((IP, "list", _uuid(TO_SHOW).replace(
+        "-", "").upper(), *J), 0, None),
+    "set-upper-uuid-active": ((IP, "set", _uuid(ACTIVE).upper(),
+                               "--property", "hw_disk_bus=sata"), 3,
+                              "active"),
+    "unset-upper-uuid-active": ((IP, "unset", _uuid(ACTIVE).upper(),
+                                 "hw_disk_bus"), 3, "active"),
+    "list-unset-cell-upper": ((MT, "list-unset", "--cell-uuid",
+                               "{cell2_upper}", *J), 3, None),
+    "transition-cell-undashed": ((MT, "transition", "--from", "pc-q35-7.*",
+                                  "--to", "pc-q35-8.2", "--cell-uuid",
+                                  "{cell2_undashed}", "--dry-run", *J), 0,
+                                 None),
     # Bad markers: usage errors (2), one line saying what is wrong.
     "marker-not-uuid": ((MT, "list-unset", "--marker", "abc"), 2,
                         "neither an instance UUID nor a marker"),
@@ -380,10 +439,14 @@ BATCH = {
     "transition-no-cell": ((MT, "transition", "--from", "pc-q35-*", "--to",
                             "pc-q35-8.2", "--cell-uuid", NO_SUCH_CELL), 2,
                            NO_SUCH_CELL),
-    # A name in no documented list is accepted (a newer board), but a typo
-    # must not pass silently when nothing is selected.
+    # A name in no documented list that no host offers is refused per
+    # instance, as update refuses it; a typo must not pass silently when
+    # nothing is selected either.
     "transition-unknown-to": ((MT, "transition", "--from", "pseries-*",
                                "--to", "banana", "--dry-run"), 0, None),
+    "transition-typo-to": ((MT, "transition", "--from", "pc-q35-7.*",
+                            "--to", "pc-q35-7.22", "--dry-run", *J), 4,
+                           None),
     # Not UUIDs at all: said so, with where to find the right ones.
     "get-not-a-uuid": ((MT, "get", "not-a-uuid"), 2,
                        "'not-a-uuid' is not an instance UUID"),
@@ -418,14 +481,21 @@ BATCH = {
                            5, "hw_machine_type"),
     "unset-active": ((IP, "unset", _uuid(ACTIVE), "hw_disk_bus"), 3,
                      "active"),
+    # unset takes names only: its refusal says "unset", not "set".
+    "unset-unknown-property": ((IP, "unset", _uuid(PINNED), "hw_bogus"), 5,
+                               "'hw_bogus' cannot be unset on an instance"),
 }
+# Refused by argparse (an option's type), which prints the usage first.
+ARGPARSE_ERRORS = ("limit-huge", "limit-sqlite-max", "limit-past-int32",
+                   "transition-limit-huge")
 # The commands that write (the others only read, or are refused before
 # writing): one at a time, see _in_parallel.
 WRITERS = ("update-pin", "update-force", "set", "unset")
 # Commands whose success also prints data, and whose exit code 3 is an
 # answer rather than an error.
 ANSWERS = ("list-unset", "list-unset-table", "list-unset-cell2",
-           "list-unset-limited", "transition-dry-run", "transition-refused")
+           "list-unset-limited", "transition-dry-run", "transition-refused",
+           "limit-int32", "list-unset-cell-upper", "transition-typo-to")
 
 
 @pytest.fixture(scope="module")
@@ -433,9 +503,13 @@ def batch(deployment):
     """Every BATCH command run once on the seeded databases, concurrently,
     plus the databases' state afterwards."""
     deployment.restore()
+    cells = dict(deployment.cells)
+    cells.update({name + "_upper": uuid.upper()
+                  for name, uuid in deployment.cells.items()})
+    cells.update({name + "_undashed": uuid.replace("-", "")
+                  for name, uuid in deployment.cells.items()})
     commands = {
-        name: manage(deployment, *(arg.format(**deployment.cells)
-                                   for arg in args))
+        name: manage(deployment, *(arg.format(**cells) for arg in args))
         for name, (args, _, _) in BATCH.items()
     }
     # Past the start-up check (it has Nova's cell_mappings table) but
@@ -466,6 +540,43 @@ def _without_notes(result):
                                        result.stdout, "".join(kept))
 
 
+@pytest.mark.parametrize(("name", "number"), [
+    ("get-undashed-uuid", TO_FORCE), ("get-upper-uuid", PINNED)])
+def test_uuids_are_read_as_nova_stores_them(batch, name, number):
+    assert _json(batch[name])["uuid"] == _uuid(number)
+
+
+def test_list_of_an_upper_case_uuid_shows_its_properties(batch):
+    assert _json(batch["list-upper-undashed-uuid"]) == _json(batch["list"])
+
+
+def test_cell_uuid_in_upper_case_lists_that_cell(batch, deployment):
+    listed = _json(batch["list-unset-cell-upper"])["instances"]
+    assert listed and {item["cell"] for item in listed} == {
+        deployment.cells["cell2"]}
+
+
+def test_transition_refuses_a_typo_per_instance(batch):
+    rows = _json(batch["transition-typo-to"])["instances"]
+    refused = [row for row in rows if row["outcome"] == "refused"]
+    assert refused, rows
+    for row in refused:
+        assert "check the spelling" in row["reason"], row
+
+
+@pytest.mark.parametrize("typo", ["q53", "bogus-type", "pc-q35-7.22"])
+def test_forced_typo_is_recorded_with_a_warning(fresh, typo):
+    result = _run(manage(fresh, MT, "update", _uuid(STOPPED_1), typo,
+                         "--force", *J))
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines()
+                if "WARNING" in line]
+    assert len(warnings) == 1 and "check the spelling" in warnings[0], (
+        result.stderr)
+    assert fresh.metadata()[_uuid(STOPPED_1)][
+        "image_hw_machine_type"] == typo
+
+
 def test_every_writing_batch_command_is_in_the_writers_lane():
     # A successful update, set or unset writes; left out of WRITERS it
     # would race another writer on the SQLite files (see _in_parallel).
@@ -494,6 +605,14 @@ def test_exit_code_and_error_line(batch, name):
         assert result.stderr == ""
     elif code == 0 or name in ANSWERS:
         assert result.stderr == ""
+    elif name in ARGPARSE_ERRORS:
+        # argparse's usage error: the usage, then one error line; no
+        # database error logged.
+        assert "ERROR" not in result.stderr, result.stderr
+        lines = result.stderr.splitlines()
+        assert lines[0].startswith("usage: "), result.stderr
+        assert lines[-1].startswith("nova-hwabi-manage machine-type ")
+        assert needle in lines[-1], result.stderr
     else:
         assert_one_line_error(result, needle)
 

@@ -184,6 +184,55 @@ def test_demo_help_lists_the_table(capsys):
         demo.DemoExit)
 
 
+# -- codes a command can really return ---------------------------------------
+
+# (command, argv, what its --help must not list): codes another command's
+# table had that this one cannot return.
+NOT_RETURNED = [
+    # unset takes names only: never "not NAME=VALUE" nor a bad value.
+    ("image-property unset", 4), ("image-property unset", 6),
+]
+
+
+@pytest.mark.parametrize(("name", "code"), NOT_RETURNED)
+def test_help_lists_no_code_the_command_cannot_return(name, code):
+    assert code not in help_exit_codes(MANAGE_LEAVES[name].format_help())
+
+
+@pytest.mark.parametrize("argv", [["--bogus"], ["--verbose", "extra"]])
+def test_demo_usage_error_is_in_its_table(argv, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        demo.main(argv)
+    assert stopped.value.code == demo.DemoExit.USAGE == 2
+    assert "nova-hwabi-demo: error:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("1", 1), ("2147483647", 2**31 - 1),
+    ("2147483648", None), ("9223372036854775807", None),
+    ("99999999999999999999999", None), ("0", None), ("-1", None),
+])
+def test_manage_limit_is_bounded(text, expected):
+    import argparse
+
+    if expected is None:
+        with pytest.raises(argparse.ArgumentTypeError):
+            manage._limit(text)
+    else:
+        assert manage._limit(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("00000000000040008000000000000033",
+     "00000000-0000-4000-8000-000000000033"),
+    ("00000000-0000-4000-8000-00000000003A",
+     "00000000-0000-4000-8000-00000000003a"),
+    ("not-a-uuid", "not-a-uuid"),
+])
+def test_manage_uuid_arguments_as_nova_stores_them(text, expected):
+    assert manage._uuid(text) == expected
+
+
 # -- the tables themselves ----------------------------------------------------
 
 TABLES = [manage.CommonExit, report.ReportExit, status.UpgradeCheckExit,

@@ -96,9 +96,30 @@ WITH_HOSTS = [
     ("pc-q35-7.2", "x86_64", None, None),
     ("pc-q35-7.2", "x86_64", {"pc-q35-7.2"}, None),
     ("pc-q35-9.2", "x86_64", {"pc-q35-7.2"}, "no compute host reporting"),
-    ("newboard", "aarch64", None, None),
-    ("newboard", "aarch64", {"virt-7.2"}, "documents it for no"),
+    # In no documented list and no host offers it (Placement not asked,
+    # or asked and silent): a typo until a host says otherwise.
+    ("newboard", "aarch64", None, "none of QEMU's documented machine lists"),
+    ("newboard", "aarch64", {"virt-7.2"}, "no compute host reports"),
     ("newboard", "aarch64", {"newboard"}, None),
+    ("q53", "x86_64", None, "check the spelling"),
+    ("bogus-type", "x86_64", None, "check the spelling"),
+    ("bogus-type", "x86_64", set(), "check the spelling"),
+    # A version QEMU's numbering cannot give (x.0 to x.2 since 3.0).
+    ("pc-q35-7.22", "x86_64", None, "none of QEMU's documented"),
+    ("pc-i440fx-8.3", "x86_64", None, "none of QEMU's documented"),
+    ("pc-q35-2.13", "x86_64", None, "none of QEMU's documented"),
+    ("virt-9.5", "aarch64", None, "none of QEMU's documented"),
+    ("pseries-7.3", "ppc64le", None, "none of QEMU's documented"),
+    # ... unless a host offers it after all.
+    ("pc-q35-7.22", "x86_64", {"pc-q35-7.22"}, None),
+    # Real versions of every era stay documented.
+    ("pc-q35-10.1", "x86_64", None, None),
+    ("pc-q35-2.12", "x86_64", None, None),
+    ("pc-i440fx-1.7", "x86_64", None, None),
+    ("pc-i440fx-4.0.1", "x86_64", None, None),
+    ("pc-0.15", "x86_64", None, None),
+    ("pc-q35-rhel9.6.0", "x86_64", None, None),
+    ("pc-q35-noble", "x86_64", None, None),
     # A host's word wins over the table.
     ("raspi3b", "x86_64", {"raspi3b"}, None),
 ]
