@@ -50,6 +50,9 @@ def import_nova_conf() -> cfg.ConfigOpts:
     the ``--config-file`` files already here (see compat): a missing or
     malformed one raises ConfigError.
     """
+    irregular = sources.irregular_config_file(sys.argv[1:])
+    if irregular:
+        raise ConfigError(irregular)
     try:
         compat.use_native_threading()
     except cfg.Error as exc:
@@ -80,6 +83,10 @@ def start(prog: str, argv: list[str] | None,
     CONF, with nova-hwabi's options registered, checked (see
     ``check_config``) and the databases set up. Raises ConfigError.
     """
+    args = sys.argv[1:] if argv is None else argv
+    irregular = sources.irregular_config_file(args)
+    if irregular:
+        raise ConfigError(irregular)
     conf = import_nova_conf()
     from nova import objects
     from oslo_log import log as logging
@@ -90,7 +97,6 @@ def start(prog: str, argv: list[str] | None,
     register_cli(conf)
     logging.register_options(conf)
     conf.set_default("use_stderr", True)
-    args = sys.argv[1:] if argv is None else argv
     try:
         compat.parse_nova_args([prog, *args], prog)
     except cfg.Error as exc:

@@ -165,6 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.register_options(conf)
     # stdout carries the report (possibly JSON); log lines go to stderr.
     conf.set_default("use_stderr", True)
+    irregular = sources.irregular_config_file(
+        sys.argv[1:] if argv is None else argv)
+    if irregular:
+        return _fail(ReportExit.USAGE, irregular)
     try:
         conf(
             sys.argv[1:] if argv is None else argv,

@@ -114,12 +114,40 @@ def given_config_files(argv: list[str]) -> list[str]:
     return files
 
 
+def _irregular_reason(path: str) -> str | None:
+    """Why ``path`` must not even be opened as a config file, or None.
+
+    A device or a pipe (``/dev/zero``, a FIFO) would make the parser read
+    forever or block: it is refused before anything reads it.
+    ``/dev/null``, the usual "no config", reads empty and is allowed.
+    """
+    if not os.path.exists(path) or os.path.isfile(path) \
+            or os.path.isdir(path) or os.path.samefile(path, os.devnull):
+        return None
+    return "not a regular file (a device, a pipe or a socket)"
+
+
+def irregular_config_file(argv: list[str]) -> str | None:
+    """One line for the first ``--config-file`` of ``argv`` that is no
+    regular file (see :func:`_irregular_reason`), or None. Call before
+    oslo.config parses ``argv``."""
+    for path in given_config_files(argv):
+        reason = _irregular_reason(path)
+        if reason:
+            return ("config file %r (--config-file) cannot be read: it is "
+                    "%s; give nova.conf's path" % (path, reason))
+    return None
+
+
 def _unreadable_reason(path: str) -> str | None:
     """Why ``path`` cannot be read as a UTF-8 text file, or None."""
     if not path:
         return "an empty file name"
     if os.path.isdir(path):
         return "a directory, not a file"
+    irregular = _irregular_reason(path)
+    if irregular:
+        return irregular
     try:
         with open(path, encoding="utf-8") as stream:
             stream.read()

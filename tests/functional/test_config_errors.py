@@ -74,6 +74,12 @@ def _binary_file(directory: Path) -> str:
     return str(path)
 
 
+def _fifo(directory: Path) -> str:
+    path = directory / "nova.fifo"
+    os.mkfifo(path)
+    return str(path)
+
+
 # name: what --config-file names, for files that cannot be read as text
 # (oslo.config raises these unwrapped: IsADirectoryError,
 # UnicodeDecodeError).
@@ -81,6 +87,10 @@ UNREADABLE_FILES = {
     "directory": lambda directory: str(directory),
     "empty-name": lambda directory: "",
     "binary": _binary_file,
+    # Never opened: the parser would read /dev/zero until memory runs out
+    # and block on a pipe no one writes.
+    "device": lambda directory: "/dev/zero",
+    "fifo": _fifo,
 }
 
 # What the one line must contain, per configuration: the option (or file
@@ -115,6 +125,10 @@ SAYS = {
                    "empty file name"),
     "binary": ("config file '{conf}' (--config-file) cannot be read",
                "not a text file"),
+    "device": ("config file '/dev/zero' (--config-file) cannot be read",
+               "not a regular file"),
+    "fifo": ("config file '{conf}' (--config-file) cannot be read",
+             "not a regular file"),
 }
 
 MANAGE_ONLY = ["no-file", "no-database"]
